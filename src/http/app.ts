@@ -1,0 +1,53 @@
+/**
+ * The HTTP surface: routes by audience under `/rest`, one error shape, one body limit. Unknown
+ * errors become a bare 500 whose detail goes to the log only.
+ */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { requireAdmin } from '../auth/admin'
+import { applicationRoutes } from './admin/applications'
+import { exportRoutes, installationRoutes } from './admin/installations'
+import { variantRoutes } from './admin/variants'
+import { ApiError, errorBody, sendError } from './errors'
+import { IMPORT_MAX_BYTES, registryRoutes } from './registry'
+import { systemRoutes } from './system'
+import type { AppEnv } from './types'
+
+/** Every JSON body of the API fits in this; the device importer has its own, larger limit. */
+export const BODY_MAX_BYTES = 64 * 1024
+
+const tooLarge = () => {
+  throw new ApiError(413, `The body is larger than ${BODY_MAX_BYTES} bytes`)
+}
+
+export const app = new Hono<AppEnv>()
+
+app.use('/rest/*', async (c, next) => {
+  const isImport = c.req.path.startsWith('/rest/registry/device/importer')
+  const limit = bodyLimit({
+    maxSize: isImport ? IMPORT_MAX_BYTES : BODY_MAX_BYTES,
+    onError: tooLarge,
+  })
+  return limit(c, next)
+})
+
+app.route('/rest/sys/info', systemRoutes)
+app.route('/rest/registry/device', registryRoutes)
+
+app.use('/rest/applications/*', requireAdmin)
+app.use('/rest/applications', requireAdmin)
+app.use('/rest/export/*', requireAdmin)
+app.route('/rest/applications', applicationRoutes)
+app.route('/rest/applications', installationRoutes)
+app.route('/rest/applications', variantRoutes)
+app.route('/rest/export', exportRoutes)
+
+app.notFound((c) => c.json(errorBody('Not found'), 404))
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) return sendError(c, err)
+  console.error(
+    JSON.stringify({ event: 'unhandled_error', path: c.req.routePath, error: String(err?.name) }),
+  )
+  return c.json(errorBody('Internal server error'), 500)
+})
