@@ -20,7 +20,8 @@ const tooLarge = () => {
   throw new ApiError(413, `The body is larger than ${BODY_MAX_BYTES} bytes`)
 }
 
-export const app = new Hono<AppEnv>()
+// Not strict: UPS clients ask for `/rest/export/{id}/installations/` with a trailing slash.
+export const app = new Hono<AppEnv>({ strict: false })
 
 app.use('/rest/*', async (c, next) => {
   const isImport = c.req.path.startsWith('/rest/registry/device/importer')
