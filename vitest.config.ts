@@ -27,6 +27,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['./test/apply-migrations.ts'],
+          globalSetup: ['./test/fakes/webpush-setup.ts', './test/fakes/fcm-setup.ts'],
         },
       },
       {

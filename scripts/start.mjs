@@ -29,12 +29,12 @@ async function main() {
 
   const adminToken = ensureDevVars().ADMIN_TOKEN
   await requireFreePort(port)
-  await runToCompletion(['d1', 'migrations', 'apply', 'DB', '--local'], 'ignore')
+  await runToCompletion(['d1', 'migrations', 'apply', 'DB', '--local'])
   if (stopping) process.exit(0)
 
   const origin = `http://${host}:${port}`
   const dev = start(devArgs(port))
-  dev.on('exit', (code, signal) => process.exit(exitCode(code, signal)))
+  dev.on('exit', (code, signal) => finish(exitCode(code, signal)))
 
   await waitUntilReady(origin)
   printBanner(origin, adminToken)
@@ -115,19 +115,24 @@ function requireFreePort(port) {
   })
 }
 
-function start(args, stdin = 'inherit') {
+/**
+ * wrangler gets its own process group: workerd outlives a killed wrangler, so a forced stop must
+ * reach the whole group. A background group cannot read the terminal, hence no stdin, which also
+ * keeps wrangler from prompting (the migrations' confirmation takes its default, yes).
+ */
+function start(args) {
   current = spawn(process.execPath, [wranglerBin, ...args], {
     cwd: root,
-    stdio: [stdin, 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   })
   current.once('error', (error) => fail(`could not start wrangler: ${error.message}`))
   return current
 }
 
-/** stdin 'ignore' makes wrangler non-interactive: it takes the default instead of prompting. */
-function runToCompletion(args, stdin) {
+function runToCompletion(args) {
   return new Promise((resolve) => {
-    start(args, stdin).once('exit', (code, signal) => {
+    start(args).once('exit', (code, signal) => {
       if (code === 0 || stopping) return resolve()
       fail(`wrangler ${args.slice(0, 3).join(' ')} failed (${signal ?? `exit code ${code}`}).`)
     })
@@ -138,7 +143,7 @@ async function waitUntilReady(origin) {
   const deadline = Date.now() + readyTimeoutMs
   while (Date.now() < deadline) {
     if (await answersPing(origin)) return
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await sleep(250)
   }
   fail(`${origin}/rest/sys/info/ping did not answer in ${readyTimeoutMs} ms.`)
 }
@@ -172,20 +177,60 @@ function printBanner(origin, adminToken) {
 }
 
 /**
- * Ctrl-C in a terminal reaches wrangler too (same process group), but a signal sent to this
- * process alone (npm, a supervisor, `kill`) must be passed on, or wrangler and workerd would
- * outlive it. A second signal, or a stop that takes too long, kills wrangler outright.
+ * Ctrl-C, a supervisor's SIGTERM or a closed terminal reach this process only: wrangler's group is
+ * told to stop, and a second signal, or a stop that takes too long, kills the group outright.
  */
 function forwardSignals() {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => {
-      if (!current || current.exitCode !== null || current.signalCode !== null) process.exit(130)
-      if (stopping) return current.kill('SIGKILL')
-      stopping = true
-      current.kill(signal)
-      setTimeout(() => current.kill('SIGKILL'), stopGraceMs).unref()
-    })
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, stop)
+  stopWhenOrphaned()
+}
+
+/** npm runs this under `sh -c`; a SIGTERM sent to npm kills sh, which does not pass it on. */
+function stopWhenOrphaned() {
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    stop()
+  }, 1_000)
+  timer.unref()
+}
+
+function stop() {
+  if (!current || current.exitCode !== null || current.signalCode !== null) process.exit(130)
+  if (stopping) return signalGroup('SIGKILL')
+  stopping = true
+  // Only wrangler's bin: it passes SIGTERM to its CLI, which stops workerd in order.
+  current.kill('SIGTERM')
+  setTimeout(() => signalGroup('SIGKILL'), stopGraceMs).unref()
+}
+
+/** Exits once wrangler's group is gone: workerd may take a moment longer than wrangler. */
+async function finish(code) {
+  for (let i = 0; i < 50 && groupAlive(); i++) await sleep(100)
+  signalGroup('SIGKILL')
+  process.exit(code)
+}
+
+function signalGroup(signal) {
+  try {
+    process.kill(-current.pid, signal)
+  } catch {
+    // ESRCH: the group is already gone.
   }
+}
+
+function groupAlive() {
+  try {
+    process.kill(-current.pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** A stop that was asked for is a success, so npm does not report a failed script. */
@@ -197,6 +242,6 @@ function exitCode(code, signal) {
 
 function fail(message) {
   console.error(`pushgate: ${message}`)
-  current?.kill('SIGTERM')
+  if (current) signalGroup('SIGTERM')
   process.exit(1)
 }

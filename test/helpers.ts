@@ -18,7 +18,9 @@ export function call(
     body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
     headers['Content-Type'] ??= 'application/json'
   }
-  return exports.default.fetch(new Request(`https://pushgate.test${path}`, { method, headers, body }))
+  return exports.default.fetch(
+    new Request(`https://pushgate.test${path}`, { method, headers, body }),
+  )
 }
 
 export const basic = (id: string, secret: string) => `Basic ${btoa(`${id}:${secret}`)}`

@@ -82,6 +82,35 @@ export async function upsertInstallations(
   if (first) await db.batch([first, ...rest])
 }
 
+/**
+ * An operator's edit of one installation, found by its token key: attributes and categories are
+ * replaced, but `updatedAt` is not moved, since it records the device's last registration and
+ * APNs pruning compares against it. A device deleted meanwhile stays deleted.
+ */
+export async function editInstallation(db: Db, variantId: string, device: InstallationInput) {
+  const own = and(
+    eq(installations.variantId, variantId),
+    eq(installations.tokenKey, device.tokenKey),
+  )
+  const update = db
+    .update(installations)
+    .set({
+      alias: device.alias,
+      deviceType: device.deviceType,
+      operatingSystem: device.operatingSystem,
+      osVersion: device.osVersion,
+      platform: device.platform,
+      enabled: device.enabled,
+    })
+    .where(own)
+  const unlink = db
+    .delete(installationCategories)
+    .where(
+      inArray(installationCategories.installationId, idsOfKeys(db, variantId, [device.tokenKey])),
+    )
+  await db.batch([update, unlink, ...categoryStatements(db, variantId, [device])])
+}
+
 function upsertRows(
   db: Db,
   variantId: string,

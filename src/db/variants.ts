@@ -57,3 +57,8 @@ export function updateVariant(
 export function deleteVariant(db: Db, id: string) {
   return db.delete(variants).where(eq(variants.id, id))
 }
+
+export async function findVariantById(db: Db, id: string): Promise<VariantRow | null> {
+  const [row] = await db.select().from(variants).where(eq(variants.id, id))
+  return row ?? null
+}

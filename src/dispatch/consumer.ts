@@ -1,17 +1,97 @@
 /**
- * The queue consumer. The send pipeline's plan and deliver messages arrive here; until it lands
- * no message kind is known, so every message is retried rather than acknowledged: it reaches the
- * dead-letter queue after the configured retries instead of being lost. The dead-letter queue's
- * own consumer records what reached it and acknowledges it.
+ * The queue consumer: plan and deliver messages of the send pipeline, each acknowledged or
+ * retried on its own, never as a whole batch. A message that throws is retried by Queues and,
+ * after the configured retries, lands in the dead-letter queue, whose consumer closes it: a
+ * deliver batch counts as failed, an abandoned plan closes its variant. Nothing is dropped
+ * silently.
  */
+import { readConfig } from '../config'
+import { openDb } from '../db/client'
+import { abandonPlan } from '../db/pipeline'
+import { sharedTokens } from '../db/tokens'
+import type { AdapterContext } from '../networks/adapter'
+import { adapterFor } from './adapters'
+import { closeDeadBatch, deliver } from './deliver'
+import { QueueMessage } from './messages'
+import { plan } from './plan'
+
 export const DEAD_LETTER_QUEUE = 'pushgate-push-dlq'
 
-export async function consumeQueue(batch: MessageBatch<unknown>, _env: Env) {
-  if (batch.queue === DEAD_LETTER_QUEUE) {
-    console.error(JSON.stringify({ event: 'dead_letter', count: batch.messages.length }))
-    batch.ackAll()
-    return
+/** Queues take at most 100 messages and 256 KB per sendBatch. */
+const SEND_BATCH_MESSAGES = 100
+const SEND_BATCH_BYTES = 200 * 1024
+
+export function enqueuer(env: Env) {
+  return async (messages: QueueMessage[]) => {
+    let group: { body: QueueMessage }[] = []
+    let bytes = 0
+    const flush = async () => {
+      if (group.length > 0) await env.PUSH_QUEUE.sendBatch(group)
+      group = []
+      bytes = 0
+    }
+    for (const body of messages) {
+      const size = JSON.stringify(body).length
+      if (group.length === SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES) await flush()
+      group.push({ body })
+      bytes += size
+    }
+    await flush()
   }
-  console.error(JSON.stringify({ event: 'unknown_message', count: batch.messages.length }))
-  batch.retryAll()
+}
+
+export async function consumeQueue(batch: MessageBatch<unknown>, env: Env) {
+  const config = readConfig(env)
+  const now = () => Date.now()
+  const context: AdapterContext = {
+    now,
+    fetch: (input, init) => fetch(input, init),
+    sharedToken: sharedTokens(env, openDb(env), now),
+  }
+  const enqueue = enqueuer(env)
+  const deadLetters = batch.queue === DEAD_LETTER_QUEUE
+
+  const handle = async (message: QueueMessage) => {
+    if (deadLetters) {
+      if (message.kind === 'deliver') await closeDeadBatch(message, env, now())
+      else
+        await abandonPlan(openDb(env), message.jobId, message.variantId, 'planning_failed', now())
+      return
+    }
+    if (message.kind === 'plan') return plan(message, env, enqueue, now)
+    return deliver(message, env, {
+      now,
+      random: Math.random,
+      context,
+      adapterFor: (variant) => adapterFor(env, config, variant),
+      retryLater: async (retry, delaySeconds) => {
+        await env.PUSH_QUEUE.send(retry, { delaySeconds })
+      },
+    })
+  }
+
+  await Promise.all(
+    batch.messages.map(async (m) => {
+      const parsed = QueueMessage.safeParse(m.body)
+      if (!parsed.success) {
+        console.error(JSON.stringify({ event: 'unknown_message', queue: batch.queue }))
+        // Nothing can ever process it; in the dead-letter queue it ends here, logged.
+        return deadLetters ? m.ack() : m.retry()
+      }
+      try {
+        await handle(parsed.data)
+        m.ack()
+      } catch (error) {
+        console.error(
+          JSON.stringify({
+            event: 'message_failed',
+            kind: parsed.data.kind,
+            attempts: m.attempts,
+            error: error instanceof Error ? error.name : 'unknown',
+          }),
+        )
+        m.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.min(m.attempts, 6)) })
+      }
+    }),
+  )
 }

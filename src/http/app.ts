@@ -9,7 +9,9 @@ import { applicationRoutes } from './admin/applications'
 import { exportRoutes, installationRoutes } from './admin/installations'
 import { variantRoutes } from './admin/variants'
 import { ApiError, errorBody, sendError } from './errors'
+import { metricsRoutes } from './metrics'
 import { IMPORT_MAX_BYTES, registryRoutes } from './registry'
+import { senderRoutes } from './sender'
 import { systemRoutes } from './system'
 import type { AppEnv } from './types'
 
@@ -34,14 +36,17 @@ app.use('/rest/*', async (c, next) => {
 
 app.route('/rest/sys/info', systemRoutes)
 app.route('/rest/registry/device', registryRoutes)
+app.route('/rest/sender', senderRoutes)
 
 app.use('/rest/applications/*', requireAdmin)
 app.use('/rest/applications', requireAdmin)
 app.use('/rest/export/*', requireAdmin)
+app.use('/rest/metrics/*', requireAdmin)
 app.route('/rest/applications', applicationRoutes)
 app.route('/rest/applications', installationRoutes)
 app.route('/rest/applications', variantRoutes)
 app.route('/rest/export', exportRoutes)
+app.route('/rest/metrics', metricsRoutes)
 
 app.notFound((c) => c.json(errorBody('Not found'), 404))
 

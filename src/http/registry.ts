@@ -16,6 +16,7 @@ import {
   type InstallationInput,
   upsertInstallations,
 } from '../db/installations'
+import { countOpen } from '../db/metrics'
 import type { VariantRow } from '../db/variants'
 import { normaliseDeviceToken } from '../push/device-token'
 import { ApiError, notFound } from './errors'
@@ -135,9 +136,12 @@ registryRoutes.post(
     const db = openDb(c.env)
     const existing = await existingTokenKeys(db, variant.id, [...devices.keys()])
     await upsertInstallations(db, variant.id, [...devices.values()])
+    // Every row is counted once, as if registered in file order: a token repeated in the file
+    // is imported by its first row and updated by each later one (the last row wins).
+    const imported = devices.size - existing.size
     return c.json({
-      imported: devices.size - existing.size,
-      updated: existing.size,
+      imported,
+      updated: rows.length - errors.length - imported,
       rejected: errors.length,
       errors: errors.slice(0, 100),
     })
@@ -171,3 +175,16 @@ async function readImportFile(request: Request): Promise<unknown[]> {
   }
   return parsed.data
 }
+
+/** An "app opened" for a push message, counted only for a message of this variant's application. */
+registryRoutes.put('/pushMessage/:pushMessageId', async (c) => {
+  const variant = c.var.variant
+  const found = await countOpen(
+    openDb(c.env),
+    c.req.param('pushMessageId'),
+    variant.applicationId,
+    Date.now(),
+  )
+  if (!found) throw notFound('Push message')
+  return c.json({})
+})

@@ -1,12 +1,15 @@
 /// <reference types="node" />
-// Runs the real Worker under `wrangler dev` for integration tests, one throwaway instance per call: a
-// free port, fresh D1/Queues state in a temp dir, the project's migrations applied to that state,
-// and secrets in a temp env file. `--env-file` makes wrangler skip `.dev.vars`, so a developer's own
-// secrets are neither read nor touched. Wrangler runs in its own process group so that stop() (or
-// this process exiting) takes workerd down with it.
+// Runs the real Worker under `wrangler dev` for integration tests, a throwaway instance per call:
+// a free port, fresh D1/Queues state in a temp dir, the project's migrations applied to that
+// state, and secrets in a temp env file. `--env-file` makes wrangler skip `.dev.vars`, so a
+// developer's own secrets are neither read nor touched.
+//
+// Nothing may outlive the test process, however it ends: a test that throws before stop(), a hook
+// that times out, Ctrl-C, or vitest SIGKILLing a worker whose main process died (no exit handler
+// runs then). workerd survives a killed wrangler, so each wrangler runs in its own process group
+// under a small guard that stops the group when its stdin, a pipe from this process, closes.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -31,13 +34,30 @@ const startTimeoutMs = 90_000
 // Wrangler prints its bindings table on every start: enough to explain a failure, never a flood.
 const logLimit = 64 * 1024
 
-// Every live wrangler group and temp dir, so that nothing outlives the test process however it ends.
-const live = new Set<ChildProcess>()
-const tempDirs = new Set<string>()
+// The group leader: runs wrangler and exits with it. EOF on its stdin means this process is gone:
+// then it stops the whole group, SIGTERM first so wrangler can stop workerd, removes the temp dir,
+// and SIGKILLs the group (itself included) last. It ignores SIGTERM, which reaches wrangler
+// through the group anyway.
+const guard = `
+const { spawn } = require('node:child_process')
+const stdio = ['ignore', 'inherit', 'inherit']
+const child = spawn(process.execPath, process.argv.slice(1), { stdio })
+let orphaned = false
+child.on('exit', (code) => orphaned || process.exit(code ?? 1))
+process.on('SIGTERM', () => {})
+process.stdin.on('end', () => {
+  orphaned = true
+  process.kill(0, 'SIGTERM')
+  setTimeout(() => {
+    require('node:fs').rmSync(process.env.PUSHGATE_TEMP_DIR, { recursive: true, force: true })
+    process.kill(0, 'SIGKILL')
+  }, 3000)
+})
+process.stdin.resume()
+`
 
 export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWorker> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pushgate-it-'))
-  tempDirs.add(dir)
   const adminToken = randomBytes(32).toString('base64url')
   const envFile = path.join(dir, 'secrets.env')
   await writeFile(envFile, secretsFile(adminToken), { mode: 0o600 })
@@ -50,7 +70,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
     const url = `http://${host}:${port}`
     const stop = once(async () => {
       await killGroup(worker)
-      await removeDir(dir)
+      await rm(dir, { recursive: true, force: true })
     })
     try {
       await waitForPing(url, worker)
@@ -60,14 +80,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
     }
     return { url, adminToken, stop }
   } catch (error) {
-    await removeDir(dir)
+    await rm(dir, { recursive: true, force: true })
     throw error
   }
-}
-
-async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true })
-  tempDirs.delete(dir)
 }
 
 function secretsFile(adminToken: string): string {
@@ -84,7 +99,7 @@ interface DevProcess {
 
 async function applyMigrations(persist: string): Promise<void> {
   const args = ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist]
-  const child = spawnWrangler(args)
+  const child = spawnWrangler(path.dirname(persist), args)
   const output = capture(child)
   const result = await exitOf(child)
   if (result !== 'exit code 0') {
@@ -100,7 +115,7 @@ function spawnDev(
 ): DevProcess {
   // `--var` splits at the first colon only, so URLs survive as values.
   const varArgs = Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`])
-  const child = spawnWrangler([
+  const child = spawnWrangler(path.dirname(persist), [
     'dev',
     '--local',
     '--ip',
@@ -118,18 +133,22 @@ function spawnDev(
   return { child, log: capture(child), exited: exitOf(child) }
 }
 
-function spawnWrangler(args: string[]): ChildProcess {
+/** `tempDir` is what the guard removes if this process dies without stopping wrangler. */
+function spawnWrangler(tempDir: string, args: string[]): ChildProcess {
   // The test runner already runs on Node 22 (npm puts the `node` devDependency first on PATH);
-  // calling wrangler's bin with the same binary avoids npx and a shell in between.
-  const child = spawn(process.execPath, [wranglerBin, ...args], {
+  // wrangler's bin runs on the same binary, with no npx or shell in between. wrangler itself gets
+  // no stdin (the guard keeps it), so it never prompts: the migrations' confirmation takes yes.
+  return spawn(process.execPath, ['-e', guard, '--', wranglerBin, ...args], {
     cwd: root,
-    // No stdin: wrangler then never prompts, and the migrations' confirmation takes its default.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      NO_COLOR: '1',
+      PUSHGATE_TEMP_DIR: tempDir,
+    },
   })
-  live.add(child)
-  return child
 }
 
 async function waitForPing(url: string, worker: DevProcess): Promise<void> {
@@ -173,7 +192,6 @@ function exitOf(child: ChildProcess): Promise<string> {
   return new Promise((resolve) => {
     child.once('error', (error) => resolve(`spawn error: ${error.message}`))
     child.once('exit', (code, signal) => {
-      live.delete(child)
       resolve(signal ? `signal ${signal}` : `exit code ${code}`)
     })
   })
@@ -191,7 +209,6 @@ async function killGroup({ child, exited }: DevProcess): Promise<void> {
   // workerd may outlive the wrangler leader for a moment: the group, not the leader, decides.
   for (let i = 0; i < 25 && groupAlive(pid); i++) await sleep(200)
   if (groupAlive(pid)) signalGroup(pid, 'SIGKILL')
-  live.delete(child)
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -233,20 +250,4 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-// A test that throws before stop(), a hook that times out, or a runner that ends the test process
-// must not leave wrangler behind. 'exit' handlers run synchronously, hence SIGKILL and rmSync.
-function killEverything(): void {
-  for (const child of live) if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
-}
-
-process.once('exit', killEverything)
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    killEverything()
-    // Die of the same signal, as this process would have without the handler.
-    process.kill(process.pid, signal)
-  })
 }

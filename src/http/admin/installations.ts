@@ -8,10 +8,10 @@ import { z } from 'zod'
 import { type Db, openDb } from '../../db/client'
 import {
   deleteInstallation,
+  editInstallation,
   findInstallation,
   installationsAfter,
   searchInstallations,
-  upsertInstallations,
 } from '../../db/installations'
 import { findVariant } from '../../db/variants'
 import { ApiError, notFound } from '../errors'
@@ -83,20 +83,18 @@ installationRoutes.put('/:variantID/installations/:id', async (c) => {
     })
   }
   const pick = <T>(given: T | undefined, stored: T) => (given === undefined ? stored : given)
-  await upsertInstallations(db, variant.id, [
-    {
-      deviceToken: found.deviceToken,
-      tokenKey: found.tokenKey,
-      alias: pick(input.alias, found.alias),
-      deviceType: pick(input.deviceType, found.deviceType),
-      operatingSystem: pick(input.operatingSystem, found.operatingSystem),
-      osVersion: pick(input.osVersion, found.osVersion),
-      platform: pick(input.platform, found.platform),
-      enabled: pick(input.enabled, found.enabled),
-      categories:
-        input.categories?.map((c) => (typeof c === 'string' ? c : c.name)) ?? found.categories,
-    },
-  ])
+  await editInstallation(db, variant.id, {
+    deviceToken: found.deviceToken,
+    tokenKey: found.tokenKey,
+    alias: pick(input.alias, found.alias),
+    deviceType: pick(input.deviceType, found.deviceType),
+    operatingSystem: pick(input.operatingSystem, found.operatingSystem),
+    osVersion: pick(input.osVersion, found.osVersion),
+    platform: pick(input.platform, found.platform),
+    enabled: pick(input.enabled, found.enabled),
+    categories:
+      input.categories?.map((c) => (typeof c === 'string' ? c : c.name)) ?? found.categories,
+  })
   return c.body(null, 204)
 })
 

@@ -28,9 +28,12 @@ const TYPE_NAMES: Record<string, VariantType | 'ios'> = {
   ios: 'ios',
 }
 
+// Own keys only: a segment such as `constructor` must not find Object.prototype's members.
+const typeName = (name: string) => (Object.hasOwn(TYPE_NAMES, name) ? TYPE_NAMES[name] : undefined)
+
 /** Resolves a path segment to a variant type; `ios` (certificates) is refused with a pointer. */
 export function variantTypeOf(segment: string): VariantType | null {
-  const type = TYPE_NAMES[segment]
+  const type = typeName(segment)
   if (type === 'ios') {
     throw new ApiError(400, 'Certificate-based iOS variants are not supported: use ios_token', {
       type:
@@ -102,7 +105,7 @@ export type VariantInput = {
 export function parseVariantInput(type: VariantType, body: unknown, partial: boolean) {
   const schema = partial ? updateSchemas[type] : createSchemas[type]
   const input: VariantInput = parseOr400(schema, body, 'Invalid variant')
-  if (input.type !== undefined && TYPE_NAMES[input.type] !== type) {
+  if (input.type !== undefined && typeName(input.type) !== type) {
     throw new ApiError(400, 'Invalid variant', { type: `must be ${type} on this path` })
   }
   return input
@@ -170,7 +173,7 @@ async function iosTokenConfig(
   for (const field of ['keyId', 'teamId', 'bundleId', 'production'] as const) {
     if (input[field] !== undefined) settings[field] = input[field]
   }
-  const privateKey = input.privateKey ?? base.credentials.privateKey
+  let privateKey = input.privateKey ?? base.credentials.privateKey
   if (creating || input.privateKey !== undefined || input.keyId !== undefined) {
     const checked = await checkApnsCredentials({
       privateKey: String(privateKey ?? ''),
@@ -178,6 +181,8 @@ async function iosTokenConfig(
       teamId: String(settings.teamId ?? ''),
     })
     if (!checked.ok) throw refused(checked.details)
+    // Store the key as checked (trimmed): the signer needs the PEM header at offset 0.
+    privateKey = checked.value.privateKey
   } else if (input.teamId !== undefined && !/^[A-Z0-9]{10}$/.test(String(input.teamId))) {
     throw refused({ teamId: 'must be the 10-character Team ID from Apple Developer' })
   }
@@ -191,9 +196,11 @@ async function webPushConfig(
 ): Promise<VariantConfig> {
   const settings = { ...base.settings }
   if (input.alias !== undefined) {
-    const problem = checkVapidSubject(String(input.alias))
+    // The subject is checked trimmed, so it is stored trimmed: it becomes the JWT's `sub`.
+    const alias = String(input.alias).trim()
+    const problem = checkVapidSubject(alias)
     if (problem) throw refused({ alias: problem })
-    settings.alias = input.alias
+    settings.alias = alias
   }
   const { publicKey, privateKey } = input
   if (publicKey === undefined && privateKey === undefined) {

@@ -1,0 +1,53 @@
+/**
+ * The contract every push network implements. An adapter takes one batch of devices of one
+ * variant and one message, and answers one outcome per device, in order. Translation and answer
+ * classification are pure functions inside each network's folder; the adapter is the thin I/O
+ * around them. The deliver consumer turns outcomes into counts, prunes and retries.
+ */
+import type { DeliveryOptions, UnifiedMessage } from '../push/message'
+
+export type Target = {
+  installationId: string
+  /** The stored deviceToken: hex for APNs, a registration token for FCM, subscription JSON for Web Push. */
+  token: string
+  /** Last registration (ms): APNs only prunes a device unregistered after this. */
+  registeredAt: number
+}
+
+export type Outcome =
+  | { kind: 'delivered' }
+  /**
+   * The network says the device is gone: prune the installation, but when `since` (ms) is given
+   * only if the device last registered before it (APNs' 410 timestamp).
+   */
+  | { kind: 'invalid_token'; reason: string; since?: number }
+  /** Transient: try again no sooner than `retryAfterMs` (the network's Retry-After, if any). */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  /** Final for this message; the device is kept. */
+  | { kind: 'failed'; reason: string }
+
+/** A problem of the variant's credentials or configuration: the whole batch fails, nothing is pruned. */
+export type VariantProblem = { reason: string }
+
+export type BatchResult = { outcomes: Outcome[]; variantProblem?: VariantProblem }
+
+/** Services an adapter may use: the shared token cache, the clock, fetch. */
+export type AdapterContext = {
+  now: () => number
+  fetch: typeof fetch
+  /** Reads or mints a token shared by every isolate (APNs provider JWT, FCM access token). */
+  sharedToken: (
+    key: string,
+    mint: () => Promise<{ token: string; expiresAt: number }>,
+    opts: { renewIfOlderThanMs?: number; force?: boolean },
+  ) => Promise<string>
+}
+
+export interface NetworkAdapter {
+  send(
+    targets: Target[],
+    message: UnifiedMessage,
+    options: DeliveryOptions,
+    ctx: AdapterContext,
+  ): Promise<BatchResult>
+}

@@ -1,0 +1,150 @@
+import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair } from 'jose'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  fcmAccessToken,
+  mintFcmAccessToken,
+  RENEW_BEFORE_EXPIRY_MS,
+  signAssertion,
+} from '../../src/networks/fcm/oauth'
+import { fake, fcmUrl, newAccount, testContext } from '../fakes/fcm-client'
+
+const strict = { allowInsecure: false }
+const insecure = { allowInsecure: true }
+const NOW = Date.parse('2026-03-01T12:00:00Z')
+
+afterEach(async () => {
+  expect(await fake.unexpected()).toStrictEqual([])
+})
+
+describe('signAssertion', () => {
+  it('carries the claims of Google service-account flow, kid included', async () => {
+    const account = await newAccount({ keyId: 'key-1', register: false })
+    const jwt = await signAssertion(account, NOW + 999)
+    expect(decodeProtectedHeader(jwt)).toStrictEqual({ alg: 'RS256', typ: 'JWT', kid: 'key-1' })
+    expect(decodeJwt(jwt)).toStrictEqual({
+      iss: account.client_email,
+      scope: 'https://www.googleapis.com/auth/firebase.messaging',
+      aud: account.token_uri,
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 3600,
+    })
+  })
+
+  it('leaves kid out when the key file has no private_key_id', async () => {
+    const account = await newAccount({ register: false })
+    expect(decodeProtectedHeader(await signAssertion(account, NOW))).toStrictEqual({
+      alg: 'RS256',
+      typ: 'JWT',
+    })
+  })
+})
+
+describe('mintFcmAccessToken against the fake token endpoint', () => {
+  it('gets a token the fake verified, and gives it up five minutes before Google expires it', async () => {
+    const account = await newAccount({ keyId: 'key-1' })
+    await fake.clock(account, NOW)
+    const minted = await mintFcmAccessToken(account, { now: () => NOW, fetch })
+    expect(minted).toStrictEqual({
+      ok: true,
+      token: expect.stringMatching(/^ya29\.fake-/),
+      expiresAt: NOW + 3599_000 - RENEW_BEFORE_EXPIRY_MS,
+    })
+    expect((await fake.stats(account)).mints).toBe(1)
+  })
+
+  it('is refused by the fake when the signature is not made with the registered key', async () => {
+    const other = await generateKeyPair('RS256', { extractable: true })
+    const account = await newAccount({ publicPem: await exportSPKI(other.publicKey) })
+    const minted = await mintFcmAccessToken(account, { now: Date.now, fetch })
+    expect(minted).toStrictEqual({ ok: false, kind: 'variant_problem', reason: 'invalid_grant' })
+    expect((await fake.stats(account)).mints).toBe(0)
+  })
+
+  it('is refused for an account Google does not know', async () => {
+    const account = await newAccount({ register: false })
+    const minted = await mintFcmAccessToken(account, { now: Date.now, fetch })
+    expect(minted).toStrictEqual({ ok: false, kind: 'variant_problem', reason: 'invalid_grant' })
+  })
+
+  it('is refused when the kid names another key of the account', async () => {
+    const account = await newAccount({ keyId: 'key-1' })
+    const minted = await mintFcmAccessToken(
+      { ...account, private_key_id: 'key-2' },
+      { now: Date.now, fetch },
+    )
+    expect(minted).toStrictEqual({ ok: false, kind: 'variant_problem', reason: 'invalid_grant' })
+  })
+
+  it('is refused when aud is not the URL of the token endpoint', async () => {
+    const account = await newAccount()
+    const elsewhere = { ...account, token_uri: `${account.token_uri}?audience=other` }
+    const minted = await mintFcmAccessToken(elsewhere, { now: Date.now, fetch })
+    expect(minted).toStrictEqual({ ok: false, kind: 'variant_problem', reason: 'invalid_grant' })
+  })
+
+  it('is refused when our clock is an hour off (iat and exp are checked)', async () => {
+    const account = await newAccount()
+    await fake.clock(account, NOW)
+    const minted = await mintFcmAccessToken(account, { now: () => NOW - 3601_000, fetch })
+    expect(minted).toStrictEqual({ ok: false, kind: 'variant_problem', reason: 'invalid_grant' })
+  })
+
+  it('retries later when the token endpoint cannot be reached', async () => {
+    const account = { ...(await newAccount()), token_uri: 'http://127.0.0.1:9/token' }
+    const minted = await mintFcmAccessToken(account, { now: Date.now, fetch })
+    expect(minted).toStrictEqual({ ok: false, kind: 'retry', reason: 'token_unavailable' })
+  })
+})
+
+describe('fcmAccessToken', () => {
+  it('refuses an http token_uri unless insecure endpoints are allowed, without a request', async () => {
+    const account = await newAccount()
+    expect(account.token_uri.startsWith('http:')).toBe(true)
+    const ctx = testContext()
+    expect(await fcmAccessToken(account, ctx, strict)).toStrictEqual({
+      ok: false,
+      kind: 'variant_problem',
+      reason: 'insecure_token_uri',
+    })
+    expect((await fake.stats(account)).mints).toBe(0)
+    expect(await fcmAccessToken(account, ctx, insecure)).toMatchObject({ ok: true })
+  })
+
+  it('shares one token through the cache until five minutes before it expires', async () => {
+    const account = await newAccount()
+    let now = NOW
+    await fake.clock(account, now)
+    const ctx = testContext(() => now)
+
+    const first = await fcmAccessToken(account, ctx, insecure)
+    now += 3599_000 - RENEW_BEFORE_EXPIRY_MS - 1
+    expect(await fcmAccessToken(account, ctx, insecure)).toStrictEqual(first)
+    expect((await fake.stats(account)).mints).toBe(1)
+
+    now += 1
+    await fake.clock(account, now)
+    const second = await fcmAccessToken(account, ctx, insecure)
+    expect(second).toMatchObject({ ok: true })
+    expect(second).not.toStrictEqual(first)
+    expect((await fake.stats(account)).mints).toBe(2)
+    expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([`fcm:${account.client_email}`])
+  })
+
+  it('mints anew when forced, and stores nothing when minting fails', async () => {
+    const account = await newAccount()
+    const ctx = testContext()
+    const first = await fcmAccessToken(account, ctx, insecure)
+    const forced = await fcmAccessToken(account, ctx, { ...insecure, force: true })
+    expect(forced).toMatchObject({ ok: true })
+    expect(forced).not.toStrictEqual(first)
+    expect((await fake.stats(account)).mints).toBe(2)
+
+    const broken = { ...account, token_uri: 'http://127.0.0.1:9/token', client_email: 'x@y.z' }
+    expect(await fcmAccessToken(broken, ctx, insecure)).toMatchObject({ ok: false, kind: 'retry' })
+    expect(ctx.sharedToken.stored.has('fcm:x@y.z')).toBe(false)
+  })
+
+  it('points at the fake the setup started', () => {
+    expect(fcmUrl()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  })
+})
