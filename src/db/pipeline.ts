@@ -177,3 +177,31 @@ export async function isApplied(db: Db, batchId: string) {
     .where(eq(appliedBatches.batchId, batchId))
   return rows.length > 0
 }
+
+/**
+ * The safety net for messages lost beyond Queues' own retries (a consumer that crashed between
+ * enqueueing and counting): a variant of a job that has not moved for `staleMs` is closed, its
+ * pending devices counted as failed (`abandoned`), and the job completed.
+ */
+export async function closeStaleJobs(db: Db, staleMs: number, now: number) {
+  const stale = and(
+    lt(jobVariants.updatedAt, now - staleMs),
+    sql`(${jobVariants.planned} = 0 OR ${jobVariants.pending} > 0)`,
+  )
+  const closed = await db
+    .update(jobVariants)
+    .set({
+      failed: sql`${jobVariants.failed} + max(${jobVariants.pending}, 0)`,
+      pending: 0,
+      receivers: sql`${jobVariants.delivered} + ${jobVariants.failed} + max(${jobVariants.pending}, 0) + ${jobVariants.invalidTokens}`,
+      planned: true,
+      reason: sql`COALESCE(${jobVariants.reason}, 'abandoned')`,
+      updatedAt: now,
+    })
+    .where(stale)
+    .returning({ jobId: jobVariants.jobId })
+  for (const jobId of new Set(closed.map((row) => row.jobId))) {
+    await completeIfDone(db, jobId)
+  }
+  return closed.length
+}

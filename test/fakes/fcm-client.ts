@@ -99,10 +99,13 @@ export type MemoryTokenCache = AdapterContext['sharedToken'] & {
   stored: Map<string, { token: string; expiresAt: number }>
 }
 
+/** src/db/tokens.ts hands a token out until this long before the expiry `mint` gave. */
+export const EXPIRY_MARGIN_MS = 5 * 60_000
+
 /**
- * The contract fcm/oauth.ts expects of `sharedToken`, held in memory: the stored token while
- * `now < expiresAt` (and younger than `renewIfOlderThanMs` when given), a fresh `mint()`
- * otherwise or when `force` is set; nothing is stored when `mint` throws.
+ * The contract of `sharedToken` (src/db/tokens.ts), held in memory: the stored token while
+ * `now < expiresAt - EXPIRY_MARGIN_MS` (and younger than `renewIfOlderThanMs` when given), a
+ * fresh `mint()` otherwise or when `force` is set; nothing is stored when `mint` throws.
  */
 export function memoryTokenCache(now: () => number): MemoryTokenCache {
   const stored = new Map<string, { token: string; expiresAt: number; mintedAt: number }>()
@@ -111,11 +114,12 @@ export function memoryTokenCache(now: () => number): MemoryTokenCache {
     const young =
       known &&
       (opts.renewIfOlderThanMs === undefined || now() - known.mintedAt < opts.renewIfOlderThanMs)
-    if (known && !opts.force && now() < known.expiresAt && young) return known.token
-    const fresh = await mint()
+    const fresh = known && now() < known.expiresAt - EXPIRY_MARGIN_MS
+    if (known && !opts.force && fresh && young) return known.token
+    const minted = await mint()
     cache.mints++
-    stored.set(key, { ...fresh, mintedAt: now() })
-    return fresh.token
+    stored.set(key, { ...minted, mintedAt: now() })
+    return minted.token
   }) as MemoryTokenCache
   cache.mints = 0
   cache.stored = stored

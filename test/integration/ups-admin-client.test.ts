@@ -62,7 +62,9 @@ describe('the UPS admin client', () => {
     expect(found.list[0]?.metadata?.deviceCount).toBe(0)
     expect(found.list[0]?.masterSecret).not.toBe(app.masterSecret)
 
-    const renewed = await ups.variants.web_push.renewSecret(appId, web.variantID as string).execute()
+    const renewed = await ups.variants.web_push
+      .renewSecret(appId, web.variantID as string)
+      .execute()
     expect(renewed.secret).toHaveLength(43)
     expect(renewed.secret).not.toBe(web.secret)
 
@@ -74,9 +76,14 @@ describe('the UPS admin client', () => {
     const renamed = await ups.applications.search().withApplicationID(appId).execute()
     expect(renamed.list[0]?.name).toBe('renamed')
 
-    const deletedVariants = await ups.variants.delete(appId).withVariantID(web.variantID as string).execute()
+    const deletedVariants = await ups.variants
+      .delete(appId)
+      .withVariantID(web.variantID as string)
+      .execute()
     expect(deletedVariants.map((v) => v.variantID)).toEqual([web.variantID])
-    expect((await ups.variants.search(appId).execute()).map((v) => v.variantID)).toEqual([ios.variantID])
+    expect((await ups.variants.search(appId).execute()).map((v) => v.variantID)).toEqual([
+      ios.variantID,
+    ])
 
     const deletedApps = await ups.applications.delete().withApplicationID(appId).execute()
     expect(deletedApps.map((a) => a.pushApplicationID)).toEqual([appId])

@@ -54,7 +54,7 @@ describe('the FCM adapter against the fake', () => {
     })
   })
 
-  it('delivers exactly the body Google expects: string data (case 4), ttl "0s" (case 5)', async () => {
+  it('delivers the body Google expects: string data (case 4), ttl "0s" (case 5)', async () => {
     const account = await newAccount()
     const token = fcmToken()
     const ctx = testContext()
@@ -209,7 +209,7 @@ describe('variant problems: nothing pruned, the rest of the batch not sent', () 
     })
   })
 
-  it('fails the batch without a request when the account is refused at the token endpoint', async () => {
+  it('fails the batch, sending nothing, when the token endpoint refuses the account', async () => {
     const account = await newAccount({ register: false })
     const result = await adapter(account).send(
       targets([fcmToken(), fcmToken()]),

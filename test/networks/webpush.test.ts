@@ -396,22 +396,35 @@ describe('the Web Push adapter against a push service', () => {
     expect(refused?.status).toBe(403)
   })
 
-  it('stops the batch at the first VAPID refusal: no request after it', async () => {
-    // Subscriptions made with the variant's previous key, as after `PUT .../renew`.
+  it('fails only the subscriptions bound to another key, and still sends to the rest', async () => {
+    // Subscriptions made with the variant's previous key, as after `PUT .../renew`, mixed with
+    // subscriptions made with the current one.
     const previous = await generateVapidKeys()
-    const applicationServerKey = previous.publicKey
-    const subscriptions = await Promise.all(
-      Array.from({ length: 9 }, () => subscribe('ok', { applicationServerKey })),
+    const stale = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        subscribe('ok', { applicationServerKey: previous.publicKey }),
+      ),
     )
+    const current = await Promise.all(Array.from({ length: 5 }, () => subscribe('ok')))
+    const mixed = [stale[0], current[0], stale[1], current[1], current[2], stale[2], stale[3]]
+    const all = [...mixed, current[3], current[4]].filter((s) => s !== undefined)
     const sender = await adapter()
-    const result = await sender.send(targets(subscriptions), { alert: 'x' }, OPTIONS, context())
+    const result = await sender.send(targets(all), { alert: 'x' }, OPTIONS, context())
 
     expect(result.variantProblem).toEqual({ reason: 'vapid_rejected' })
-    const failed: Outcome = { kind: 'failed', reason: 'vapid_rejected' }
-    expect(result.outcomes).toEqual(Array.from({ length: 9 }, () => failed))
-    // Six went out at once; every later target was skipped once the first 403 came back.
-    const seen = await Promise.all(subscriptions.map((s) => deliveries(s.endpoint)))
-    expect(seen.flat().map((d) => d.status)).toEqual([403, 403, 403, 403, 403, 403])
+    const staleSet = new Set(stale.map((s) => s.endpoint))
+    expect(result.outcomes).toEqual(
+      all.map(
+        (s): Outcome =>
+          staleSet.has(s.endpoint)
+            ? { kind: 'failed', reason: 'vapid_rejected' }
+            : { kind: 'delivered' },
+      ),
+    )
+    const seen = await Promise.all(all.map((s) => deliveries(s.endpoint)))
+    expect(seen.map((d) => d.map((x) => x.status))).toEqual(
+      all.map((s) => [staleSet.has(s.endpoint) ? 403 : 201]),
+    )
   })
 
   it('keeps at most 6 requests in flight, and does run them in parallel', async () => {

@@ -66,4 +66,54 @@ describe('the daily cron', () => {
       .all<{ key: string }>()
     expect(keys.results.map((k) => k.key)).toEqual(['k-new'])
   })
+
+  it('closes a send that has not moved for a day, counting what was pending as failed', async () => {
+    const app = await call('POST', '/rest/applications', { body: { name: 'stale' } }).then((r) =>
+      r.json<{ id: string; pushApplicationID: string }>(),
+    )
+    const variant = await call('POST', `/rest/applications/${app.pushApplicationID}/web_push`, {
+      body: { name: 'web', alias: 'mailto:ops@example.com' },
+    }).then((r) => r.json<{ id: string }>())
+    await insertJob(app.id, 'stuck-job', NOW - 2 * DAY)
+    await insertJob(app.id, 'moving-job', NOW - 2 * DAY)
+    await env.DB.prepare(
+      `INSERT INTO job_variants (job_id, variant_id, receivers, delivered, pending, planned, updated_at)
+       VALUES ('stuck-job', ?, 10, 7, 3, 1, ?), ('moving-job', ?, 10, 7, 3, 1, ?)`,
+    )
+      .bind(variant.id, NOW - 2 * DAY, variant.id, NOW - 60_000)
+      .run()
+
+    const ctx = createExecutionContext()
+    await worker.scheduled(createScheduledController({ scheduledTime: NOW }), env, ctx)
+    await waitOnExecutionContext(ctx)
+
+    const rows = await env.DB.prepare(
+      `SELECT j.id, j.status, v.receivers, v.delivered, v.failed, v.invalid_tokens, v.pending, v.reason
+       FROM push_jobs j JOIN job_variants v ON v.job_id = j.id WHERE j.application_id = ? ORDER BY j.id`,
+    )
+      .bind(app.id)
+      .all()
+    expect(rows.results).toEqual([
+      {
+        id: 'moving-job',
+        status: 'queued',
+        receivers: 10,
+        delivered: 7,
+        failed: 0,
+        invalid_tokens: 0,
+        pending: 3,
+        reason: null,
+      },
+      {
+        id: 'stuck-job',
+        status: 'done',
+        receivers: 10,
+        delivered: 7,
+        failed: 3,
+        invalid_tokens: 0,
+        pending: 0,
+        reason: 'abandoned',
+      },
+    ])
+  })
 })

@@ -52,7 +52,7 @@ const BadRequestDetail = z.object({
   ),
 })
 
-/** Parses an error body; anything that is not Google's JSON shape (an HTML page) gives undefined. */
+/** Parses an error body; what is not Google's JSON shape (an HTML page) gives undefined. */
 export function parseFcmError(text: string): FcmErrorBody | undefined {
   let json: unknown
   try {

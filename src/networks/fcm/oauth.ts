@@ -4,11 +4,11 @@
  * token Google keeps valid for about an hour.
  *
  * Every isolate shares one token per service account through `ctx.sharedToken`, under the key
- * `fcm:<client_email>`. What this module expects of that cache:
- * - it returns the stored token while `now < expiresAt`, and calls `mint` otherwise; the
- *   `expiresAt` given to it here is already five minutes before Google's expiry, so the cache
- *   needs no margin of its own (and `renewIfOlderThanMs` is not used);
- * - `force: true` mints and stores a new token whatever is stored (after a 401);
+ * `fcm:<client_email>`. What this module expects of that cache (src/db/tokens.ts):
+ * - `mint` returns Google's own expiry, measured from before the request was sent; the cache
+ *   hands the token out until five minutes before it (`renewIfOlderThanMs` is not used);
+ * - `force: true` (after a 401) never returns the token that was rejected: it mints, or adopts
+ *   a different token another isolate stored meanwhile;
  * - when `mint` throws, nothing is stored and the error reaches the caller unchanged.
  * Failures are values here: `mint` throws only inside this module, and the error is turned back
  * into a `TokenResult` before it leaves.
@@ -23,8 +23,6 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
 /** Google refuses assertions that live longer than an hour. */
 const ASSERTION_LIFETIME_S = 3600
-/** A token is handed out until five minutes before Google says it expires. */
-export const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000
 const TOKEN_TIMEOUT_MS = 10_000
 
 export type TokenResult =
@@ -110,8 +108,7 @@ export async function mintFcmAccessToken(
   const answer = TokenAnswer.safeParse(json)
   if (!answer.success) return { ok: false, kind: 'variant_problem', reason: 'token_answer_invalid' }
 
-  const lifetimeMs = answer.data.expires_in * 1000
-  const expiresAt = requestedAt + Math.max(0, lifetimeMs - RENEW_BEFORE_EXPIRY_MS)
+  const expiresAt = requestedAt + answer.data.expires_in * 1000
   return { ok: true, token: answer.data.access_token, expiresAt }
 }
 

@@ -7,7 +7,7 @@
  */
 import { type DeliveryOptions, PUSH_ID_KEY, type UnifiedMessage } from '../../push/message'
 
-/** FCM's limit for a message to a token: "4096 bytes ... This includes both the keys and the values." */
+/** FCM's limit for a message to a token, "both the keys and the values" counted. */
 export const FCM_MAX_PAYLOAD = 4096
 
 export type FcmPriority = 'HIGH' | 'NORMAL'

@@ -3,10 +3,11 @@
  * plaintext is translated once; each subscription gets its own RFC 8291 encryption, a VAPID
  * header shared per push service origin, and one POST to its endpoint.
  *
- * Nothing is pruned on a VAPID refusal (401/403): the subscriptions are fine, the variant's key
- * is not, so the batch stops, the rest are failed with the same reason and the variant problem is
- * reported. The trade-off: after a key renewal, one subscription still bound to the old key stops
- * the batch for the devices that already re-subscribed with the new one.
+ * Nothing is pruned on a VAPID refusal (401/403): the subscription may be fine and bound to
+ * another application server key (made before a key renewal, or by another server), so that
+ * device fails with `vapid_rejected`, the variant problem is reported, and the rest of the batch
+ * is still sent: subscriptions made with the current key keep working. Only a key pair that
+ * cannot sign at all stops the batch, since no request could succeed.
  */
 import { encryptNotification } from '@block65/webcrypto-web-push'
 import type { AdapterContext, NetworkAdapter, Outcome, Target, VariantProblem } from '../adapter'
@@ -39,18 +40,26 @@ export function createWebPushAdapter(options: WebPushAdapterOptions): NetworkAda
       }
 
       const outcomes: Outcome[] = []
+      // `variantProblem` stops the batch; `reported` only names the problem for the job.
       let variantProblem: VariantProblem | undefined
+      let reported: VariantProblem | undefined
       await forEachInFlight(targets, MAX_IN_FLIGHT, async (target, index) => {
         if (variantProblem) {
           outcomes[index] = failed(variantProblem.reason)
           return
         }
         const answer = await push(target, plaintext, headers, options, ctx)
-        if (answer.kind === 'variant_problem') variantProblem ??= { reason: answer.reason }
-        outcomes[index] = answer.kind === 'variant_problem' ? failed(answer.reason) : answer
+        if (answer.kind !== 'variant_problem') {
+          outcomes[index] = answer
+          return
+        }
+        outcomes[index] = failed(answer.reason)
+        if (answer.reason === R.vapidKeyUnusable) variantProblem = { reason: answer.reason }
+        else reported ??= { reason: answer.reason }
       })
 
-      return variantProblem ? { outcomes, variantProblem } : { outcomes }
+      const problem = variantProblem ?? reported
+      return problem ? { outcomes, variantProblem: problem } : { outcomes }
     },
   }
 }

@@ -1,0 +1,460 @@
+/// <reference types="node" />
+// `npm run demo`: one message, end to end, on this machine. It starts the fake Web Push service
+// and the fake FCM (test/fakes/) in this process, a real `wrangler dev` with fresh local D1 and
+// Queues (the integration harness, test/integration/wrangler-dev.ts), creates an application
+// with an `android` and a `web_push` variant, registers live, dead and flaky devices the way
+// devices do, sends one message with the master secret, and watches the metrics until every
+// variant is done. Then it checks the result from the outside: what the fakes received, which
+// installations are left. Exit code 0 when every live and flaky device got the message and
+// every dead one was pruned, 1 otherwise. The Worker and the fakes are stopped in every case.
+//
+// Run through npm: tsx runs the TypeScript fakes as they are (Node's own type stripping cannot
+// resolve their extensionless imports), on the Node 22 of the `node` devDependency.
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { type FakeFcm, startFakeFcm } from '../test/fakes/fcm'
+import { type FakePushService, startFakePushService } from '../test/fakes/webpush'
+import { type RunningWorker, startWorker } from '../test/integration/wrangler-dev'
+
+/** Devices per variant: live ones answer OK, dead ones are gone, flaky ones fail first. */
+const AUDIENCE = { live: 20, dead: 3, flaky: 3 } as const
+/** Transient failures (503) before a flaky device accepts: two retries with backoff. */
+const FLAKY_FAILURES = 2
+const DONE_TIMEOUT_MS = 60_000
+const POLL_MS = 500
+const REGISTER_CONCURRENCY = 8
+
+type Kind = 'live' | 'dead' | 'flaky'
+const KINDS: Kind[] = ['live', 'dead', 'flaky']
+
+type Device = { kind: Kind; installationId: string; token: string; endpoint?: string }
+type Variant = { variantID: string; secret: string; name: string; type: string }
+
+const AppAnswer = z.object({ pushApplicationID: z.string(), masterSecret: z.string() })
+const VariantAnswer = z.object({
+  variantID: z.string(),
+  secret: z.string(),
+  name: z.string(),
+  type: z.string(),
+  publicKey: z.string().optional(),
+})
+const InstallationAnswer = z.object({ id: z.string() })
+const SendAnswer = z.object({ id: z.string() })
+const VariantProgress = z.object({
+  variantID: z.string(),
+  type: z.string(),
+  receivers: z.number(),
+  delivered: z.number(),
+  failed: z.number(),
+  invalidTokens: z.number(),
+  pending: z.number(),
+  status: z.string(),
+  reasons: z.record(z.string(), z.number()).default({}),
+})
+const Job = z.object({ id: z.string(), variants: z.array(VariantProgress) })
+type Job = z.infer<typeof Job>
+const Subscription = z.object({
+  endpoint: z.string(),
+  keys: z.object({ p256dh: z.string(), auth: z.string() }),
+})
+const Deliveries = z.array(z.object({ status: z.number(), payload: z.unknown().optional() }))
+const FcmMessages = z.array(
+  z.object({
+    token: z.string(),
+    body: z.object({ message: z.object({ data: z.record(z.string(), z.string()).optional() }) }),
+  }),
+)
+const Unexpected = z.array(z.unknown())
+
+const started = Date.now()
+const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
+const step = (text: string) => console.log(`▸ ${text} (${since()})`)
+
+let worker: RunningWorker | undefined
+let webPush: FakePushService | undefined
+let fcm: FakeFcm | undefined
+
+const stopAll = once(async () => {
+  await worker?.stop().catch(() => {})
+  await Promise.all([webPush?.close(), fcm?.close()].map((p) => p?.catch(() => {})))
+})
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping the Worker and the fakes`)
+    void stopAll().then(() => process.exit(130))
+  })
+}
+
+let code = 1
+try {
+  code = await main()
+} catch (error) {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`)
+} finally {
+  await stopAll()
+}
+process.exit(code)
+
+async function main(): Promise<number> {
+  ;[webPush, fcm] = await Promise.all([startFakePushService(), startFakeFcm()])
+  step(`fake Web Push at ${webPush.url}, fake FCM at ${fcm.url}`)
+
+  worker = await startWorker({
+    vars: { ALLOW_INSECURE_ENDPOINTS: 'true', FCM_ENDPOINT: fcm.url },
+  })
+  step(`Pushgate (wrangler dev) at ${worker.url}`)
+  const api = client(worker)
+
+  const app = AppAnswer.parse(await api.admin('POST', '/rest/applications', { name: 'Demo' }))
+  const appPath = `/rest/applications/${app.pushApplicationID}`
+  const account = await serviceAccount(fcm.url)
+  const android = VariantAnswer.parse(
+    await api.admin('POST', `${appPath}/android`, { name: 'Android app', serviceAccount: account }),
+  )
+  const web = VariantAnswer.parse(
+    await api.admin('POST', `${appPath}/web_push`, {
+      name: 'Website',
+      alias: 'mailto:ops@example.com',
+    }),
+  )
+  const publicKey = z.string().parse(web.publicKey)
+  step('application with an android and a web_push variant (VAPID generated by Pushgate)')
+
+  const androidDevices = await register(api, android, androidSpecs())
+  const webDevices = await register(api, web, await webSpecs(webPush.url, publicKey))
+  step(`registered ${androidDevices.length + webDevices.length} devices through the registry`)
+
+  const sent = SendAnswer.parse(
+    await api.basic('POST', '/rest/sender', app.pushApplicationID, app.masterSecret, {
+      message: {
+        alert: 'Hello from Pushgate',
+        priority: 'high',
+        'user-data': { orderId: 'A-1042', items: 3 },
+      },
+      config: { ttl: 3600 },
+    }),
+  )
+  step(`sent message ${sent.id}; waiting until every variant is done`)
+
+  const job = await waitUntilDone(api, sent.id)
+  const names = new Map([android, web].map((v) => [v.variantID, v.name]))
+  console.log()
+  printTable(job, names)
+  console.log()
+
+  const problems = [
+    ...checkCounts(job, [android, web]),
+    ...(await checkFcm(fcm.url, account.project_id, androidDevices)),
+    ...(await checkWebPush(webPush.url, webDevices, sent.id)),
+    ...(await checkInstallations(api, android, androidDevices)),
+    ...(await checkInstallations(api, web, webDevices)),
+  ]
+  const all = [...androidDevices, ...webDevices]
+  const count = (kind: Kind) => all.filter((d) => d.kind === kind).length
+  if (problems.length > 0) {
+    for (const problem of problems) console.log(`  ✗ ${problem}`)
+    console.log(`FAIL: ${problems.length} problem(s) (${since()})`)
+    return 1
+  }
+  console.log(
+    `PASS: ${count('live')}/${count('live')} live devices delivered, ` +
+      `${count('dead')}/${count('dead')} dead ones pruned, ` +
+      `${count('flaky')}/${count('flaky')} flaky ones delivered after ${FLAKY_FAILURES} retries ` +
+      `(${since()})`,
+  )
+  return 0
+}
+
+// --- HTTP -----------------------------------------------------------------------------------
+
+type Api = ReturnType<typeof client>
+
+function client(w: RunningWorker) {
+  const call = async (method: string, path: string, auth: string, body?: unknown) => {
+    const res = await fetch(`${w.url}${path}`, {
+      method,
+      headers: {
+        authorization: auth,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.text()
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`)
+    return text === '' ? undefined : JSON.parse(text)
+  }
+  return {
+    admin: (method: string, path: string, body?: unknown) =>
+      call(method, path, `Bearer ${w.adminToken}`, body),
+    basic: (method: string, path: string, user: string, pass: string, body?: unknown) =>
+      call(method, path, `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, body),
+  }
+}
+
+async function control(base: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (!res.ok) throw new Error(`fake ${method} ${path}: ${res.status}`)
+  return res.status === 204 ? undefined : res.json()
+}
+
+// --- Setup ----------------------------------------------------------------------------------
+
+/** A service-account key file as Google hands it out, for a key the fake FCM is told about. */
+async function serviceAccount(fcmUrl: string) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  })
+  const project = `pushgate-demo-${randomBytes(3).toString('hex')}`
+  const email = `pushgate-sender@${project}.iam.gserviceaccount.com`
+  const keyId = randomBytes(20).toString('hex')
+  await control(fcmUrl, 'POST', '/_accounts', {
+    client_email: email,
+    project_id: project,
+    public_key: publicKey,
+    key_id: keyId,
+  })
+  return {
+    type: 'service_account',
+    project_id: project,
+    private_key_id: keyId,
+    private_key: privateKey,
+    client_email: email,
+    client_id: String(100_000_000_000_000_000_000n + BigInt(Date.now())),
+    auth_uri: 'https://accounts.google.com/o/oauth2/auth',
+    token_uri: `${fcmUrl}/token`,
+    auth_provider_x509_cert_url: 'https://www.googleapis.com/oauth2/v1/certs',
+    client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(email)}`,
+    universe_domain: 'googleapis.com',
+  }
+}
+
+type Spec = { kind: Kind; deviceToken: string | z.infer<typeof Subscription>; endpoint?: string }
+
+/** FCM registration tokens; the fake FCM reads the behaviour from the token's first word. */
+function androidSpecs(): Spec[] {
+  const word: Record<Kind, string> = {
+    live: 'ok',
+    dead: 'unregistered',
+    flaky: `flaky${FLAKY_FAILURES}`,
+  }
+  return KINDS.flatMap((kind) =>
+    Array.from({ length: AUDIENCE[kind] }, () => ({
+      kind,
+      deviceToken: `${word[kind]}-${randomUUID().replaceAll('-', '')}:APA91b${'x'.repeat(120)}`,
+    })),
+  )
+}
+
+/** Real subscriptions from the fake push service, bound to the variant's VAPID key. */
+async function webSpecs(webPushUrl: string, applicationServerKey: string): Promise<Spec[]> {
+  const behaviour: Record<Kind, object> = {
+    live: { behaviour: 'ok' },
+    dead: { behaviour: 'gone' },
+    flaky: { behaviour: 'flaky', failures: FLAKY_FAILURES },
+  }
+  const specs: Spec[] = []
+  for (const kind of KINDS) {
+    for (let i = 0; i < AUDIENCE[kind]; i++) {
+      const body = { ...behaviour[kind], applicationServerKey }
+      const sub = Subscription.parse(await control(webPushUrl, 'POST', '/_subscribe', body))
+      specs.push({ kind, deviceToken: sub, endpoint: sub.endpoint })
+    }
+  }
+  return specs
+}
+
+async function register(api: Api, variant: Variant, specs: Spec[]): Promise<Device[]> {
+  const devices: Device[] = []
+  for (let i = 0; i < specs.length; i += REGISTER_CONCURRENCY) {
+    const group = specs.slice(i, i + REGISTER_CONCURRENCY)
+    const stored = await Promise.all(
+      group.map(async (spec, j) => {
+        const n = i + j
+        const answer = await api.basic(
+          'POST',
+          '/rest/registry/device',
+          variant.variantID,
+          variant.secret,
+          {
+            deviceToken: spec.deviceToken,
+            alias: `${variant.type}-user-${n}@example.com`,
+            operatingSystem: variant.type === 'android' ? 'android' : 'web',
+            categories: ['demo'],
+          },
+        )
+        const token =
+          typeof spec.deviceToken === 'string' ? spec.deviceToken : JSON.stringify(spec.deviceToken)
+        const { id } = InstallationAnswer.parse(answer)
+        return { kind: spec.kind, installationId: id, token, endpoint: spec.endpoint }
+      }),
+    )
+    devices.push(...stored)
+  }
+  return devices
+}
+
+// --- Watching -------------------------------------------------------------------------------
+
+async function waitUntilDone(api: Api, id: string): Promise<Job> {
+  const deadline = Date.now() + DONE_TIMEOUT_MS
+  let last = ''
+  for (;;) {
+    const job = Job.parse(await api.admin('GET', `/rest/metrics/messages/${id}`))
+    const line = job.variants
+      .map((v) => `${v.type} ${v.delivered}/${v.receivers} delivered, ${v.pending} pending`)
+      .join(' · ')
+    if (line !== last) console.log(`  ${since().padStart(7)}  ${line}`)
+    last = line
+    const done = job.variants.length > 0 && job.variants.every((v) => v.status === 'done')
+    if (done) return job
+    if (Date.now() > deadline) {
+      console.log(`  not done after ${DONE_TIMEOUT_MS / 1000} s; checking what there is`)
+      return job
+    }
+    await sleep(POLL_MS)
+  }
+}
+
+function printTable(job: Job, names: Map<string, string>) {
+  const header = [
+    'variant',
+    'type',
+    'receivers',
+    'delivered',
+    'failed',
+    'invalidTokens',
+    'pending',
+    'reasons',
+  ]
+  const rows = job.variants.map((v) => [
+    names.get(v.variantID) ?? v.variantID,
+    v.type,
+    String(v.receivers),
+    String(v.delivered),
+    String(v.failed),
+    String(v.invalidTokens),
+    String(v.pending),
+    Object.entries(v.reasons)
+      .map(([reason, n]) => `${reason} ×${n}`)
+      .join(', ') || '-',
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const numeric = (i: number) => i >= 2 && i <= 6
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, i) => (numeric(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  console.log(format(header))
+  console.log(widths.map((w) => '─'.repeat(w)).join('  '))
+  for (const row of rows) console.log(format(row))
+}
+
+// --- Checks from the outside ----------------------------------------------------------------
+
+function checkCounts(job: Job, variants: Variant[]): string[] {
+  const problems: string[] = []
+  const expected = {
+    receivers: AUDIENCE.live + AUDIENCE.dead + AUDIENCE.flaky,
+    delivered: AUDIENCE.live + AUDIENCE.flaky,
+    failed: 0,
+    invalidTokens: AUDIENCE.dead,
+    pending: 0,
+  }
+  for (const variant of variants) {
+    const v = job.variants.find((p) => p.variantID === variant.variantID)
+    if (!v) {
+      problems.push(`${variant.type}: no progress in the metrics`)
+      continue
+    }
+    for (const [field, want] of Object.entries(expected)) {
+      const got = v[field as keyof typeof expected]
+      if (got !== want) problems.push(`${variant.type}: ${field} is ${got}, expected ${want}`)
+    }
+    if (v.status !== 'done') problems.push(`${variant.type}: status is ${v.status}`)
+  }
+  return problems
+}
+
+async function checkFcm(fcmUrl: string, project: string, devices: Device[]): Promise<string[]> {
+  const problems: string[] = []
+  const messages = FcmMessages.parse(await control(fcmUrl, 'GET', `/_messages?project=${project}`))
+  const received = new Set(messages.map((m) => m.token))
+  for (const device of devices) {
+    const got = received.has(device.token)
+    if (device.kind !== 'dead' && !got) problems.push(`android ${device.kind} device not reached`)
+    if (device.kind === 'dead' && got) problems.push('android dead device accepted a message')
+  }
+  const unexpected = Unexpected.parse(await control(fcmUrl, 'GET', '/_unexpected'))
+  if (unexpected.length > 0) problems.push(`fake FCM got ${unexpected.length} unexpected requests`)
+  return problems
+}
+
+async function checkWebPush(base: string, devices: Device[], pushId: string): Promise<string[]> {
+  const problems: string[] = []
+  for (const device of devices) {
+    const endpoint = encodeURIComponent(device.endpoint ?? '')
+    const pushes = Deliveries.parse(await control(base, 'GET', `/_deliveries?endpoint=${endpoint}`))
+    const statuses = pushes.map((p) => p.status)
+    const want: Record<Kind, number[]> = {
+      live: [201],
+      dead: [410],
+      flaky: [...Array<number>(FLAKY_FAILURES).fill(503), 201],
+    }
+    if (statuses.join() !== want[device.kind].join()) {
+      problems.push(
+        `web_push ${device.kind} device answered [${statuses}], expected [${want[device.kind]}]`,
+      )
+    }
+    const delivered = pushes.find((p) => p.status === 201)
+    const payload = z.object({ 'aerogear-push-id': z.string() }).safeParse(delivered?.payload)
+    if (delivered && payload.data?.['aerogear-push-id'] !== pushId) {
+      problems.push('web_push payload lacks the push message id')
+    }
+  }
+  const unexpected = Unexpected.parse(await control(base, 'GET', '/_unexpected'))
+  if (unexpected.length > 0)
+    problems.push(`fake Web Push got ${unexpected.length} unexpected requests`)
+  return problems
+}
+
+/** Through the admin installations API: dead devices are gone, the others are kept. */
+async function checkInstallations(api: Api, variant: Variant, devices: Device[]) {
+  const problems: string[] = []
+  const left = new Set<string>()
+  for (let page = 0; ; page++) {
+    const path = `/rest/applications/${variant.variantID}/installations?page=${page}&per_page=50`
+    const items = z.array(InstallationAnswer).parse(await api.admin('GET', path))
+    for (const item of items) left.add(item.id)
+    if (items.length < 50) break
+  }
+  for (const device of devices) {
+    const kept = left.has(device.installationId)
+    if (device.kind === 'dead' && kept) problems.push(`${variant.type}: a dead device was kept`)
+    if (device.kind !== 'dead' && !kept) {
+      problems.push(`${variant.type}: a ${device.kind} device was pruned`)
+    }
+  }
+  return problems
+}
+
+// --- Plumbing -------------------------------------------------------------------------------
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined
+  return () => {
+    done ??= fn()
+    return done
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
