@@ -27,7 +27,12 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['./test/apply-migrations.ts'],
-          globalSetup: ['./test/fakes/webpush-setup.ts', './test/fakes/fcm-setup.ts'],
+          globalSetup: [
+            './test/fakes/webpush-setup.ts',
+            './test/fakes/fcm-setup.ts',
+            './test/fakes/apns-setup.ts',
+            './test/fakes/h2-setup.ts',
+          ],
         },
       },
       {

@@ -58,15 +58,18 @@ const Subscription = z.object({
   keys: z.object({ p256dh: z.string(), auth: z.string() }),
 })
 const Deliveries = z.array(z.object({ status: z.number(), payload: z.unknown().optional() }))
+// FCM's `data` is a map of strings: the record refuses any other value.
 const FcmMessages = z.array(
   z.object({
     token: z.string(),
-    body: z.object({ message: z.object({ data: z.record(z.string(), z.string()).optional() }) }),
+    body: z.object({ message: z.object({ data: z.record(z.string(), z.string()) }) }),
   }),
 )
+const WebPayload = z.object({ alert: z.string(), 'aerogear-push-id': z.string() })
 const Unexpected = z.array(z.unknown())
 
 const started = Date.now()
+const ALERT = 'Hello from Pushgate'
 const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
 const step = (text: string) => console.log(`▸ ${text} (${since()})`)
 
@@ -79,8 +82,10 @@ const stopAll = once(async () => {
   await Promise.all([webPush?.close(), fcm?.close()].map((p) => p?.catch(() => {})))
 })
 
+let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    interrupted = true
     console.error(`\n${signal}: stopping the Worker and the fakes`)
     void stopAll().then(() => process.exit(130))
   })
@@ -90,7 +95,9 @@ let code = 1
 try {
   code = await main()
 } catch (error) {
-  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`)
+  // After a signal, requests fail because the Worker is being stopped: not worth a line.
+  const text = error instanceof Error ? error.message : String(error)
+  if (!interrupted) console.error(`demo failed: ${text}`)
 } finally {
   await stopAll()
 }
@@ -128,7 +135,7 @@ async function main(): Promise<number> {
   const sent = SendAnswer.parse(
     await api.basic('POST', '/rest/sender', app.pushApplicationID, app.masterSecret, {
       message: {
-        alert: 'Hello from Pushgate',
+        alert: ALERT,
         priority: 'high',
         'user-data': { orderId: 'A-1042', items: 3 },
       },
@@ -145,7 +152,7 @@ async function main(): Promise<number> {
 
   const problems = [
     ...checkCounts(job, [android, web]),
-    ...(await checkFcm(fcm.url, account.project_id, androidDevices)),
+    ...(await checkFcm(fcm.url, account.project_id, androidDevices, sent.id)),
     ...(await checkWebPush(webPush.url, webDevices, sent.id)),
     ...(await checkInstallations(api, android, androidDevices)),
     ...(await checkInstallations(api, web, webDevices)),
@@ -226,7 +233,7 @@ async function serviceAccount(fcmUrl: string) {
     private_key_id: keyId,
     private_key: privateKey,
     client_email: email,
-    client_id: String(100_000_000_000_000_000_000n + BigInt(Date.now())),
+    client_id: BigInt(`0x${randomBytes(8).toString('hex')}`).toString(),
     auth_uri: 'https://accounts.google.com/o/oauth2/auth',
     token_uri: `${fcmUrl}/token`,
     auth_provider_x509_cert_url: 'https://www.googleapis.com/oauth2/v1/certs',
@@ -276,19 +283,15 @@ async function register(api: Api, variant: Variant, specs: Spec[]): Promise<Devi
     const group = specs.slice(i, i + REGISTER_CONCURRENCY)
     const stored = await Promise.all(
       group.map(async (spec, j) => {
-        const n = i + j
-        const answer = await api.basic(
-          'POST',
-          '/rest/registry/device',
-          variant.variantID,
-          variant.secret,
-          {
-            deviceToken: spec.deviceToken,
-            alias: `${variant.type}-user-${n}@example.com`,
-            operatingSystem: variant.type === 'android' ? 'android' : 'web',
-            categories: ['demo'],
-          },
-        )
+        const registration = {
+          deviceToken: spec.deviceToken,
+          alias: `${variant.type}-user-${i + j}@example.com`,
+          operatingSystem: variant.type === 'android' ? 'android' : 'web',
+          categories: ['demo'],
+        }
+        const { variantID, secret } = variant
+        const path = '/rest/registry/device'
+        const answer = await api.basic('POST', path, variantID, secret, registration)
         const token =
           typeof spec.deviceToken === 'string' ? spec.deviceToken : JSON.stringify(spec.deviceToken)
         const { id } = InstallationAnswer.parse(answer)
@@ -307,9 +310,7 @@ async function waitUntilDone(api: Api, id: string): Promise<Job> {
   let last = ''
   for (;;) {
     const job = Job.parse(await api.admin('GET', `/rest/metrics/messages/${id}`))
-    const line = job.variants
-      .map((v) => `${v.type} ${v.delivered}/${v.receivers} delivered, ${v.pending} pending`)
-      .join(' · ')
+    const line = job.variants.map(progressLine).join(' · ')
     if (line !== last) console.log(`  ${since().padStart(7)}  ${line}`)
     last = line
     const done = job.variants.length > 0 && job.variants.every((v) => v.status === 'done')
@@ -320,6 +321,11 @@ async function waitUntilDone(api: Api, id: string): Promise<Job> {
     }
     await sleep(POLL_MS)
   }
+}
+
+function progressLine(v: z.infer<typeof VariantProgress>): string {
+  if (v.receivers === 0 && v.status !== 'done') return `${v.type} planning`
+  return `${v.type} ${v.delivered}/${v.receivers} delivered, ${v.pending} pending`
 }
 
 function printTable(job: Job, names: Map<string, string>) {
@@ -383,10 +389,17 @@ function checkCounts(job: Job, variants: Variant[]): string[] {
   return problems
 }
 
-async function checkFcm(fcmUrl: string, project: string, devices: Device[]): Promise<string[]> {
+/**
+ * What the fake FCM accepted. A flaky token is accepted only after its 503s, so being accepted
+ * proves the retries; a dead token is never accepted.
+ */
+async function checkFcm(fcmUrl: string, project: string, devices: Device[], pushId: string) {
   const problems: string[] = []
   const messages = FcmMessages.parse(await control(fcmUrl, 'GET', `/_messages?project=${project}`))
   const received = new Set(messages.map((m) => m.token))
+  if (messages.some((m) => m.body.message.data['aerogear-push-id'] !== pushId)) {
+    problems.push('an FCM message lacks the push message id')
+  }
   for (const device of devices) {
     const got = received.has(device.token)
     if (device.kind !== 'dead' && !got) problems.push(`android ${device.kind} device not reached`)
@@ -397,6 +410,7 @@ async function checkFcm(fcmUrl: string, project: string, devices: Device[]): Pro
   return problems
 }
 
+/** Every push the fake Web Push service answered, in order, per subscription. */
 async function checkWebPush(base: string, devices: Device[], pushId: string): Promise<string[]> {
   const problems: string[] = []
   for (const device of devices) {
@@ -414,10 +428,9 @@ async function checkWebPush(base: string, devices: Device[], pushId: string): Pr
       )
     }
     const delivered = pushes.find((p) => p.status === 201)
-    const payload = z.object({ 'aerogear-push-id': z.string() }).safeParse(delivered?.payload)
-    if (delivered && payload.data?.['aerogear-push-id'] !== pushId) {
-      problems.push('web_push payload lacks the push message id')
-    }
+    const payload = WebPayload.safeParse(delivered?.payload)
+    const intact = payload.data?.alert === ALERT && payload.data['aerogear-push-id'] === pushId
+    if (delivered && !intact) problems.push('a Web Push payload is not the message that was sent')
   }
   const unexpected = Unexpected.parse(await control(base, 'GET', '/_unexpected'))
   if (unexpected.length > 0)

@@ -7,12 +7,16 @@
  * - An applied deliver batch moves its devices from `pending` to their outcome, records reasons
  *   and prunes dead devices, guarded by `applied_batches`: Queues deliver at least once, and a
  *   batch id seen before changes nothing.
+ * - The same write announces the batch's retry batch, if it queued one: a row of
+ *   `applied_batches` with `applied_at = 0`. Only an announced retry batch may count its devices,
+ *   so that a copy queued by an attempt whose outcome was never applied (the batch was sent
+ *   again, or dead-lettered and counted as failed) counts nothing.
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import type { Prune } from '../dispatch/tally'
 import { chunk, type Db, MAX_BOUND_PARAMETERS } from './client'
-import { appliedBatches, installations, jobVariants, pushJobs } from './schema'
+import { appliedBatches, installations, jobReasons, jobVariants, pushJobs } from './schema'
 
 /**
  * Counts one planned page if the variant's plan cursor is still `from`; answers whether it did.
@@ -70,12 +74,21 @@ export type BatchOutcome = {
   reasons: Map<string, number>
   prune: Prune[]
   variantProblem: string | undefined
+  /** The batch that carries this batch's devices to try again, when one was queued. */
+  retryBatchId?: string | undefined
 }
+
+/** `applied_at` of a batch that was announced by its parent but has not been applied yet. */
+const ANNOUNCED = 0
+
+const appliedRow = (batchId: string) =>
+  sql`EXISTS (SELECT 1 FROM ${appliedBatches} WHERE ${appliedBatches.batchId} = ${batchId}
+    AND ${appliedBatches.appliedAt} > ${ANNOUNCED})`
 
 /** Applies a deliver batch's outcome once; answers false when the batch was applied before. */
 export async function applyBatch(db: Db, outcome: BatchOutcome, now: number): Promise<boolean> {
   const { jobId, variantId, batchId } = outcome
-  const notApplied = sql`NOT EXISTS (SELECT 1 FROM ${appliedBatches} WHERE ${appliedBatches.batchId} = ${batchId})`
+  const notApplied = sql`NOT ${appliedRow(batchId)}`
   const settled = outcome.delivered + outcome.failed + outcome.invalidTokens
   const statements: BatchItem<'sqlite'>[] = [
     db
@@ -91,18 +104,48 @@ export async function applyBatch(db: Db, outcome: BatchOutcome, now: number): Pr
       .where(and(eq(jobVariants.jobId, jobId), eq(jobVariants.variantId, variantId), notApplied)),
   ]
   for (const [reason, count] of outcome.reasons) {
+    // Two builder statements, not one raw INSERT ... SELECT: drizzle's D1 batch cannot bind the
+    // parameters of a raw `db.run(sql)` item and throws on it.
+    const own = and(
+      eq(jobReasons.jobId, jobId),
+      eq(jobReasons.variantId, variantId),
+      eq(jobReasons.reason, reason),
+    )
     statements.push(
-      db.run(sql`INSERT INTO job_reasons (job_id, variant_id, reason, count)
-        SELECT ${jobId}, ${variantId}, ${reason}, ${count} WHERE ${notApplied}
-        ON CONFLICT (job_id, variant_id, reason) DO UPDATE SET count = count + excluded.count`),
+      db.insert(jobReasons).values({ jobId, variantId, reason, count: 0 }).onConflictDoNothing(),
+      db
+        .update(jobReasons)
+        .set({ count: sql`${jobReasons.count} + ${count}` })
+        .where(and(own, notApplied)),
     )
   }
   statements.push(...pruneStatements(db, variantId, outcome.prune))
+  if (outcome.retryBatchId !== undefined) {
+    statements.push(
+      db
+        .insert(appliedBatches)
+        .select(
+          db
+            .select({
+              batchId: sql<string>`${outcome.retryBatchId}`.as('batch_id'),
+              jobId: pushJobs.id,
+              appliedAt: sql<number>`${ANNOUNCED}`.as('applied_at'),
+            })
+            .from(pushJobs)
+            .where(and(eq(pushJobs.id, jobId), notApplied)),
+        )
+        .onConflictDoNothing(),
+    )
+  }
   statements.push(
     db
       .insert(appliedBatches)
       .values({ batchId, jobId, appliedAt: now })
-      .onConflictDoNothing()
+      .onConflictDoUpdate({
+        target: appliedBatches.batchId,
+        set: { appliedAt: now },
+        setWhere: eq(appliedBatches.appliedAt, ANNOUNCED),
+      })
       .returning({ batchId: appliedBatches.batchId }),
   )
   statements.push(completeIfDone(db, jobId))
@@ -170,12 +213,21 @@ export async function abandonPlan(
   ])
 }
 
-export async function isApplied(db: Db, batchId: string) {
-  const rows = await db
-    .select({ id: appliedBatches.batchId })
+/** Whether a deliver batch's outcome was applied, or only announced by its parent, or neither. */
+export async function batchState(
+  db: Db,
+  batchId: string,
+): Promise<'applied' | 'announced' | 'unknown'> {
+  const [row] = await db
+    .select({ appliedAt: appliedBatches.appliedAt })
     .from(appliedBatches)
     .where(eq(appliedBatches.batchId, batchId))
-  return rows.length > 0
+  if (!row) return 'unknown'
+  return row.appliedAt > ANNOUNCED ? 'applied' : 'announced'
+}
+
+export async function isApplied(db: Db, batchId: string) {
+  return (await batchState(db, batchId)) === 'applied'
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
- * A variant's network adapter, built from its sealed credentials. APNs delivery is not built yet:
- * an `ios_token` variant's devices fail with `network_not_supported` and are kept.
+ * A variant's network adapter, built from its sealed credentials and the Worker's configuration.
  */
 import { z } from 'zod'
 import { importCredentialsKey, unseal } from '../auth/sealed'
 import type { Config } from '../config'
 import { credentialsAad, type VariantRow } from '../db/variants'
 import type { NetworkAdapter } from '../networks/adapter'
+import { createApnsAdapter } from '../networks/apns/adapter'
+import { fetchTransport } from '../networks/apns/fetch-transport'
+import type { ApnsTransportFactory } from '../networks/apns/transport'
 import { createFcmAdapter } from '../networks/fcm/adapter'
 import { parseServiceAccount } from '../networks/fcm/service-account'
 import { createWebPushAdapter } from '../networks/webpush/adapter'
@@ -17,6 +19,13 @@ const Stored = z.object({
 })
 
 const WebPushSettings = z.object({ publicKey: z.string(), alias: z.string() })
+
+const ApnsSettings = z.object({
+  keyId: z.string(),
+  teamId: z.string(),
+  bundleId: z.string(),
+  production: z.boolean().default(false),
+})
 
 export async function adapterFor(
   env: Env,
@@ -49,13 +58,39 @@ export async function adapterFor(
         allowInsecure: config.ALLOW_INSECURE_ENDPOINTS,
       })
     }
-    case 'ios_token':
-      return notSupported
+    case 'ios_token': {
+      const settings = ApnsSettings.parse(variant.settings)
+      return createApnsAdapter(
+        { ...settings, privateKey: z.string().parse(stored.privateKey) },
+        {
+          endpoints: {
+            production: config.APNS_ENDPOINT_PRODUCTION,
+            sandbox: config.APNS_ENDPOINT_SANDBOX,
+          },
+          transport: apnsTransport(config),
+        },
+      )
+    }
   }
 }
 
-const notSupported: NetworkAdapter = {
-  async send(targets) {
-    return { outcomes: targets.map(() => ({ kind: 'failed', reason: 'network_not_supported' })) }
-  },
+// APNS_TRANSPORT chooses how notifications reach Apple (DESIGN.md, Networks).
+function apnsTransport(config: Config): ApnsTransportFactory {
+  if (config.APNS_TRANSPORT === 'fetch') return (endpoint) => fetchTransport(endpoint)
+  throw new Error(
+    'APNS_TRANSPORT=h2 is not wired yet: no ApnsTransport is built on src/networks/apns/h2/ ' +
+      'so far. Set APNS_TRANSPORT=fetch (the default) until it is.',
+  )
+}
+
+/** Fails every device with `reason` as a variant problem: nothing is sent, nothing pruned. */
+function refusing(reason: string): NetworkAdapter {
+  return {
+    async send(targets) {
+      return {
+        outcomes: targets.map(() => ({ kind: 'failed', reason })),
+        variantProblem: { reason },
+      }
+    },
+  }
 }

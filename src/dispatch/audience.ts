@@ -4,7 +4,8 @@
  * so that no statement binds more than D1's 100 parameters; the cursor names the chunk and the
  * last id seen in it.
  */
-import { and, asc, eq, exists, gt, inArray, type SQL } from 'drizzle-orm'
+import { and, asc, eq, exists, gt, inArray, type SQL, sql } from 'drizzle-orm'
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { z } from 'zod'
 import { type Db, MAX_BOUND_PARAMETERS } from '../db/client'
 import { categories, installationCategories, installations } from '../db/schema'
@@ -28,9 +29,10 @@ export function decodeCursor(text: string | null): Cursor {
 export function aliasChunks(criteria: Criteria): (string[] | null)[] {
   const aliases = [...new Set(criteria.alias ?? [])]
   if (aliases.length === 0) return [null]
-  // Parameters besides the aliases: variant, enabled, cursor, limit, and the other two lists.
-  const others = 4 + (criteria.deviceType?.length ?? 0) + (criteria.categories?.length ?? 0)
-  const size = Math.max(1, MAX_BOUND_PARAMETERS - others)
+  // Parameters besides the aliases: variant, enabled, cursor, limit, and the other two lists,
+  // each bound as one JSON text (see `inJsonList`).
+  const others = 6
+  const size = MAX_BOUND_PARAMETERS - others
   const chunks: string[][] = []
   for (let i = 0; i < aliases.length; i += size) chunks.push(aliases.slice(i, i + size))
   return chunks
@@ -39,6 +41,14 @@ export function aliasChunks(criteria: Criteria): (string[] | null)[] {
 export type AudienceRow = { id: string; deviceToken: string; updatedAt: number }
 
 export type AudiencePage = { rows: AudienceRow[]; next: Cursor | null }
+
+/**
+ * `column IN (the list)` with the whole list bound as one JSON parameter: the API accepts up to
+ * 100 device types and 100 categories, and D1 refuses a statement with more than 100 parameters.
+ */
+function inJsonList(column: SQLiteColumn, values: string[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`
+}
 
 /** The next `limit` installations after `cursor`; `next` is null when the audience is exhausted. */
 export async function audiencePage(
@@ -59,7 +69,7 @@ export async function audiencePage(
   ]
   if (aliases) conditions.push(inArray(installations.alias, aliases))
   if (criteria.deviceType?.length) {
-    conditions.push(inArray(installations.deviceType, criteria.deviceType))
+    conditions.push(inJsonList(installations.deviceType, criteria.deviceType))
   }
   if (criteria.categories?.length) {
     conditions.push(
@@ -71,7 +81,7 @@ export async function audiencePage(
           .where(
             and(
               eq(installationCategories.installationId, installations.id),
-              inArray(categories.name, criteria.categories),
+              inJsonList(categories.name, criteria.categories),
             ),
           ),
       ),

@@ -1,12 +1,14 @@
 /**
  * The deliver step: one batch of one variant's devices goes to its network, and the outcome is
- * applied once. Devices to try again go back on the queue under a new deterministic batch id,
- * before the outcome is applied, so that a crash between the two loses nothing: the redelivered
- * batch finds its retry already queued (same id) and its outcome not yet applied.
+ * applied once. Devices to try again go back on the queue as a new retry batch before the
+ * outcome is applied, so that a crash between the two loses nothing; the outcome's write then
+ * announces that retry batch. A batch whose outcome was not applied is sent again by Queues and
+ * may queue another retry batch with other devices: only the announced one counts, the others
+ * are stale copies and are dropped, so that no device is counted twice.
  */
 import { openDb } from '../db/client'
-import { findJob } from '../db/jobs'
-import { applyBatch, isApplied } from '../db/pipeline'
+import { findJob, findJobVariant } from '../db/jobs'
+import { applyBatch, batchState, isApplied } from '../db/pipeline'
 import type { VariantRow } from '../db/variants'
 import { findVariantById } from '../db/variants'
 import type { AdapterContext, NetworkAdapter } from '../networks/adapter'
@@ -25,15 +27,29 @@ export type DeliverDeps = {
 
 export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) {
   const db = openDb(env)
-  const [job, variant] = await Promise.all([
+  const [job, variant, counters] = await Promise.all([
     findJob(db, msg.jobId),
     findVariantById(db, msg.variantId),
+    findJobVariant(db, msg.jobId, msg.variantId),
   ])
   // Deleted meanwhile (the cascade removed its counters too), or already finished.
-  if (!job?.payload || !variant) return
+  if (!job?.payload || !variant || !counters) return
 
   // Applied before (a redelivery): do not send the same batch again.
-  if (await isApplied(db, msg.batchId)) return
+  const state = await batchState(db, msg.batchId)
+  if (state === 'applied') return
+  if (!pageCounted(msg, counters)) {
+    // Its devices are in no count yet. Planning was abandoned: they never will be, drop it;
+    // else the plan message is being retried and will count them: Queues brings this one back.
+    if (counters.planned) return
+    throw new Error('a deliver batch arrived before its page was counted')
+  }
+  if (msg.parentBatchId !== undefined && state === 'unknown') {
+    // Not announced: a stale copy if its parent's outcome is applied (or was dead-lettered),
+    // else the parent is still being applied: Queues brings this one back later.
+    if (await isApplied(db, msg.parentBatchId)) return
+    throw new Error('a retry batch arrived before its parent batch was applied')
+  }
 
   const payload = JobPayload.parse(JSON.parse(job.payload))
   const adapter = await deps.adapterFor(variant)
@@ -41,13 +57,16 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
   const result = await adapter.send(msg.targets, payload.message, options, deps.context)
   const t = tally(msg.targets, result, msg.attempt)
 
+  let retry: DeliverMessage | undefined
   if (t.retry.length > 0) {
     const delay = retryDelaySeconds(msg.attempt, t.retryAfterMs, deps.random)
-    const retry: DeliverMessage = {
+    retry = {
       ...msg,
-      batchId: `${msg.batchId}/${msg.attempt + 1}`,
+      // Unique per attempt: a copy queued by an attempt whose outcome is lost is never announced.
+      batchId: `${msg.batchId}/${msg.attempt + 1}.${crypto.randomUUID().slice(0, 8)}`,
       attempt: msg.attempt + 1,
       targets: t.retry,
+      parentBatchId: msg.batchId,
     }
     await deps.retryLater(retry, delay)
   }
@@ -64,6 +83,7 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
       reasons: t.reasons,
       prune: t.prune,
       variantProblem: t.variantProblem,
+      retryBatchId: retry?.batchId,
     },
     deps.now(),
   )
@@ -83,10 +103,25 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
   )
 }
 
+/**
+ * Whether the devices of a batch made by the plan are counted in `receivers` and `pending`: its
+ * page is counted once the variant's plan cursor has moved on from where the page started.
+ */
+function pageCounted(msg: DeliverMessage, counters: { planCursor: string | null }) {
+  if (msg.parentBatchId !== undefined || msg.page === undefined) return true
+  return counters.planCursor !== msg.page
+}
+
 /** A deliver batch that reached the dead-letter queue: its devices count as failed, once. */
 export async function closeDeadBatch(msg: DeliverMessage, env: Env, now: number) {
+  const db = openDb(env)
+  // A retry batch its parent never announced carries devices its parent counts.
+  if (msg.parentBatchId !== undefined && (await batchState(db, msg.batchId)) === 'unknown') return
+  // Devices of a page that was never counted are in no count: there is nothing to close.
+  const counters = await findJobVariant(db, msg.jobId, msg.variantId)
+  if (!counters || !pageCounted(msg, counters)) return
   await applyBatch(
-    openDb(env),
+    db,
     {
       jobId: msg.jobId,
       variantId: msg.variantId,

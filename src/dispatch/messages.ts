@@ -28,6 +28,16 @@ export const DeliverMessage = z.object({
   batchId: z.string(),
   attempt: z.number().int().min(1),
   targets: z.array(Target).min(1),
+  /**
+   * The plan cursor its page started from. The plan enqueues a page's batches before it counts
+   * the page, so a batch may run first: it waits until the page is counted (see deliver.ts).
+   */
+  page: z.string().nullable().optional(),
+  /**
+   * On a retry batch: the batch whose devices it tries again. It counts its devices only once
+   * its parent's outcome was applied and announced it (see db/pipeline.ts).
+   */
+  parentBatchId: z.string().optional(),
 })
 
 export const QueueMessage = z.discriminatedUnion('kind', [PlanMessage, DeliverMessage])

@@ -79,6 +79,7 @@ export function deliverBatches(msg: PlanMessage, rows: AudienceRow[]): DeliverMe
       batchId: `${msg.jobId}:${msg.variantId}:${msg.cursor ?? ''}:${batches.length}`,
       attempt: 1,
       targets,
+      page: msg.cursor,
     })
     targets = []
     bytes = 0

@@ -12,6 +12,7 @@ import { variantsOf } from '../db/applications'
 import { openDb } from '../db/client'
 import { createJob, deleteJob, findJobByIdempotencyKey } from '../db/jobs'
 import type { PlanMessage } from '../dispatch/messages'
+import { fcmReservedDataKeys } from '../networks/fcm/translate'
 import { oversize } from '../push/limits'
 import { SendRequest } from '../push/message'
 import { ApiError } from './errors'
@@ -60,6 +61,17 @@ senderRoutes.post('/', async (c) => {
   )
   if (Object.keys(tooLarge).length > 0) {
     throw new ApiError(400, 'The message does not fit a targeted network', tooLarge)
+  }
+  // FCM refuses these data keys with INVALID_ARGUMENT for every device: refuse them here.
+  const reserved = targeted.some((v) => v.type === 'android')
+    ? fcmReservedDataKeys(request.message)
+    : []
+  if (reserved.length > 0) {
+    throw new ApiError(
+      400,
+      'user-data uses keys that FCM reserves',
+      Object.fromEntries(reserved.map((k) => [`message.user-data.${k}`, 'reserved by FCM'])),
+    )
   }
 
   const stored = await createJob(db, {

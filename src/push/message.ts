@@ -5,8 +5,17 @@
  */
 import { z } from 'zod'
 
-/** Keys UPS senders use that name platforms Pushgate does not serve; accepted and ignored. */
-const RETIRED = { windows: z.unknown().optional(), 'simple-push': z.unknown().optional() }
+/**
+ * Keys UPS senders use that name platforms Pushgate does not serve; accepted and ignored.
+ * `simplePush` is how the UPS Node sender (unifiedpush-node-sender 0.16.1) sends `simple-push`:
+ * it dashes `userData` and the `apns` keys but passes this one through in camelCase, and a
+ * strict schema refused its documented message with a 400.
+ */
+const RETIRED = {
+  windows: z.unknown().optional(),
+  'simple-push': z.unknown().optional(),
+  simplePush: z.unknown().optional(),
+}
 
 const Apns = z.strictObject({
   title: z.string().max(4096).optional(),

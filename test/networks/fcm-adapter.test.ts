@@ -54,6 +54,17 @@ describe('the FCM adapter against the fake', () => {
     })
   })
 
+  it('keeps every device when a whole batch answers SENDER_ID_MISMATCH: a variant problem', async () => {
+    const account = await newAccount()
+    const tokens = [fcmToken('mismatch'), fcmToken('mismatch'), fcmToken('mismatch')]
+    const result = await adapter(account).send(targets(tokens), message, options, testContext())
+    const failed = { kind: 'failed', reason: 'SENDER_ID_MISMATCH' }
+    expect(result).toStrictEqual({
+      outcomes: [failed, failed, failed],
+      variantProblem: { reason: 'SENDER_ID_MISMATCH' },
+    })
+  })
+
   it('delivers the body Google expects: string data (case 4), ttl "0s" (case 5)', async () => {
     const account = await newAccount()
     const token = fcmToken()

@@ -5,9 +5,10 @@
  * `max_retries = 5`, then `pushgate-push-dlq`), until nothing is left. Delays are not waited for;
  * they are recorded so that tests can assert them.
  *
- * After every consumer run the per-(job, variant) counters are checked against the invariant of
- * API.md: `receivers = delivered + failed + invalidTokens + pending`, none negative. A violation,
- * or a queue that does not settle within the step budget, fails the test with what was left.
+ * After every consumer run the per-(job, variant) counters of the jobs this pipeline queued are
+ * checked against the invariant of API.md, `receivers = delivered + failed + invalidTokens +
+ * pending` with none negative. A violation, or a queue that does not settle within the step
+ * budget, fails the test with what was left.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
@@ -62,7 +63,7 @@ export type CounterRow = {
 
 export type Pipeline = ReturnType<typeof createPipeline>
 
-export function createPipeline() {
+export function createPipeline(overrides: { DB?: D1Database } = {}) {
   const sent: Sent[] = []
   const steps: Step[] = []
   const deadLettered: Queued[] = []
@@ -99,6 +100,7 @@ export function createPipeline() {
     PUSH_QUEUE: pushQueue as unknown as Queue,
     ALLOW_INSECURE_ENDPOINTS: 'true',
     FCM_ENDPOINT: inject('fcmUrl'),
+    ...overrides,
   }
 
   /** A request through the Hono app with the test env. */
@@ -113,9 +115,12 @@ export function createPipeline() {
     return taken
   }
 
+  /** Retry delays the consumer asked for, by message id: the test batch does not keep them. */
+  const retryDelays = new Map<string, number | undefined>()
+
   /** Builds a batch as Queues would hand it to the consumer. */
   function batchOf(queue: string, messages: Queued[]) {
-    return createMessageBatch(
+    const batch = createMessageBatch(
       queue,
       messages.map((m) => ({
         id: m.id,
@@ -124,6 +129,16 @@ export function createPipeline() {
         body: m.body,
       })),
     )
+    for (const message of batch.messages) {
+      const retry = message.retry.bind(message)
+      Object.defineProperty(message, 'retry', {
+        value: (options?: QueueRetryOptions) => {
+          retryDelays.set(message.id, options?.delaySeconds)
+          retry(options)
+        },
+      })
+    }
+    return batch
   }
 
   /**
@@ -142,7 +157,9 @@ export function createPipeline() {
       threw = true
     }
     const result = await getQueueResult(batch, ctx)
-    const retries = new Map(result.retryMessages.map((r) => [r.msgId, r.delaySeconds]))
+    const retries = new Map(
+      result.retryMessages.map((r) => [r.msgId, r.delaySeconds ?? retryDelays.get(r.msgId)]),
+    )
     const step: Step = {
       queue,
       messages,
@@ -176,6 +193,16 @@ export function createPipeline() {
     return step
   }
 
+  /** The jobs this pipeline has queued messages for. */
+  function jobIds(): string[] {
+    const ids = new Set<string>()
+    for (const { body } of sent) {
+      const jobId = (body as { jobId?: unknown }).jobId
+      if (typeof jobId === 'string') ids.add(jobId)
+    }
+    return [...ids]
+  }
+
   /** Runs the oldest waiting batch of one queue (the push queue first); null when both are empty. */
   async function step(): Promise<Step | null> {
     const queue = backlog.some((m) => m.queue === PUSH_QUEUE) ? PUSH_QUEUE : DEAD_LETTER_QUEUE
@@ -197,7 +224,7 @@ export function createPipeline() {
       const s = await step()
       if (!s) return ran
       ran.push(s)
-      await expectInvariant()
+      await expectInvariant(jobIds())
       await opts.afterStep?.(s)
     }
     const left = backlog.map((m) => `${m.queue} ${JSON.stringify(m.body).slice(0, 120)}`)
@@ -222,30 +249,79 @@ export function createPipeline() {
     consume,
     step,
     drain,
+    jobIds,
   }
 }
 
-/** Every counter row, straight from D1. */
-export async function counterRows(jobId?: string): Promise<CounterRow[]> {
-  const query =
-    jobId === undefined
-      ? env.DB.prepare('SELECT * FROM job_variants')
-      : env.DB.prepare('SELECT * FROM job_variants WHERE job_id = ?').bind(jobId)
-  return (await query.all<CounterRow>()).results
+/** The counter rows of these jobs, straight from D1. */
+export async function counterRows(jobIds: string[]): Promise<CounterRow[]> {
+  const rows: CounterRow[] = []
+  for (let i = 0; i < jobIds.length; i += 90) {
+    const ids = jobIds.slice(i, i + 90)
+    const query = env.DB.prepare(
+      `SELECT * FROM job_variants WHERE job_id IN (${ids.map(() => '?').join(', ')})`,
+    ).bind(...ids)
+    rows.push(...(await query.all<CounterRow>()).results)
+  }
+  return rows
 }
 
 /** Rows that break `receivers = delivered + failed + invalidTokens + pending` or go negative. */
-export async function invariantViolations(): Promise<CounterRow[]> {
-  return (await counterRows()).filter((r) => {
+export async function invariantViolations(jobIds: string[]): Promise<CounterRow[]> {
+  return (await counterRows(jobIds)).filter((r) => {
     const counts = [r.receivers, r.delivered, r.failed, r.invalid_tokens, r.pending]
     const sum = r.delivered + r.failed + r.invalid_tokens + r.pending
     return r.receivers !== sum || counts.some((n) => n < 0)
   })
 }
 
-export async function expectInvariant() {
-  const broken = await invariantViolations()
+export async function expectInvariant(jobIds: string[]) {
+  const broken = await invariantViolations(jobIds)
   if (broken.length > 0) {
     throw new Error(`counters break the invariant: ${JSON.stringify(broken)}`)
   }
+}
+
+/** A statement as the wrapper of `faultyD1` saw it prepared and bound. */
+export type SeenStatement = { sql: string; params: unknown[] }
+
+/**
+ * The D1 binding with injected outages: a `batch()` whose statements `fails` picks throws like a
+ * D1 error and writes nothing, as a failed transaction would. Everything else goes through.
+ */
+export function faultyD1(
+  db: D1Database,
+  fails: (statements: SeenStatement[]) => boolean,
+): D1Database {
+  const real = new WeakMap<object, D1PreparedStatement>()
+  const seen = new WeakMap<object, SeenStatement>()
+  const wrap = (stmt: D1PreparedStatement, sql: string, params: unknown[]) => {
+    const proxy = new Proxy(stmt, {
+      get(target, key) {
+        if (key === 'bind') {
+          return (...args: unknown[]) => wrap(target.bind(...args), sql, args)
+        }
+        const value = Reflect.get(target, key, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    real.set(proxy, stmt)
+    seen.set(proxy, { sql, params })
+    return proxy
+  }
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'prepare') return (sql: string) => wrap(target.prepare(sql), sql, [])
+      if (key === 'batch') {
+        return async (statements: D1PreparedStatement[]) => {
+          if (fails(statements.map((s) => seen.get(s) ?? { sql: '', params: [] }))) {
+            throw new Error('D1_ERROR: injected failure')
+          }
+          return target.batch(statements.map((s) => real.get(s) ?? s))
+        }
+      }
+      const value = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }

@@ -51,12 +51,15 @@ function apnsAlert(message: UnifiedMessage): Alert | undefined {
   return alert
 }
 
-/** A push that only wakes the app: content-available without alert, sound or badge. */
+/**
+ * A push that only wakes the app: content-available without alert, sound or badge. The alert is
+ * the one the payload will carry, so a title, an action or a localised title alone count too:
+ * Apple may refuse, delay or drop a push whose `apns-push-type` does not match its payload.
+ */
 export function isBackgroundPush(message: UnifiedMessage) {
   return (
     message.apns?.['content-available'] === true &&
-    message.alert === undefined &&
-    message.apns?.title === undefined &&
+    apnsAlert(message) === undefined &&
     message.sound === undefined &&
     message.badge === undefined
   )
@@ -69,7 +72,8 @@ export function apnsHeaders(
   now: number,
 ): Record<string, string> {
   const background = isBackgroundPush(message)
-  const low = background || (message.priority === 'normal' && message.alert === undefined)
+  // Apple: 10 must alert the user, and a background push must be 5 (10 is an error for it).
+  const low = background || (message.priority === 'normal' && apnsAlert(message) === undefined)
   const headers: Record<string, string> = {
     'apns-topic': bundleId,
     'apns-push-type': background ? 'background' : 'alert',

@@ -1,0 +1,103 @@
+/**
+ * The provider token APNs wants in `authorization: bearer <token>`: an ES256 JWT signed with the
+ * variant's .p8 key, header `{alg, kid}`, claims `{iss: teamId, iat}` and nothing else.
+ *
+ * Apple refuses a token older than an hour (403 ExpiredProviderToken) and one renewed more often
+ * than every 20 minutes (429 TooManyProviderTokenUpdates), counting every server of the team, so
+ * the token is never minted per request or per isolate (case 11): every isolate shares one
+ * through `ctx.sharedToken` (src/db/tokens.ts), under `apns:<teamId>:<keyId>`, and renews it
+ * once it is 40 minutes old, or once when Apple calls it expired.
+ *
+ * Reference: Apple, "Establishing a token-based connection to APNs".
+ */
+import { importPKCS8, SignJWT } from 'jose'
+import type { AdapterContext } from '../adapter'
+
+/** Renewed at this age: inside Apple's 20 to 60 minutes, far from both ends. */
+export const PROVIDER_TOKEN_RENEW_AFTER_MS = 40 * 60_000
+/** Apple accepts a token for an hour after its `iat`. */
+export const PROVIDER_TOKEN_LIFETIME_MS = 60 * 60_000
+
+export type ProviderTokenCredentials = {
+  /** The .p8 file: a P-256 key in PKCS#8 PEM. */
+  privateKey: string
+  keyId: string
+  teamId: string
+}
+
+export type ProviderTokenResult =
+  | { ok: true; token: string }
+  /** The stored key cannot sign: no request can succeed for this variant. */
+  | { ok: false; reason: 'signing_key_unusable' }
+
+/** The key under which every isolate shares the token of one team and key. */
+export function providerTokenKey(credentials: ProviderTokenCredentials): string {
+  return `apns:${credentials.teamId}:${credentials.keyId}`
+}
+
+/** Signs a provider token issued at `now` (ms), bypassing the shared cache. */
+export async function signProviderToken(
+  credentials: ProviderTokenCredentials,
+  now: number,
+): Promise<string> {
+  const key = await importPKCS8(credentials.privateKey, 'ES256')
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: credentials.keyId })
+    .setIssuer(credentials.teamId)
+    .setIssuedAt(Math.floor(now / 1000))
+    .sign(key)
+}
+
+/**
+ * The team's shared provider token, minted only when the cache holds none younger than 40
+ * minutes. `force` (after 403 ExpiredProviderToken) never returns the token Apple refused.
+ */
+export async function apnsProviderToken(
+  credentials: ProviderTokenCredentials,
+  ctx: AdapterContext,
+  opts: { force?: boolean } = {},
+): Promise<ProviderTokenResult> {
+  const mint = async () => {
+    const issuedAt = Math.floor(ctx.now() / 1000) * 1000
+    let token: string
+    try {
+      token = await signProviderToken(credentials, issuedAt)
+    } catch {
+      throw new SigningKeyUnusable()
+    }
+    return { token, expiresAt: issuedAt + PROVIDER_TOKEN_LIFETIME_MS }
+  }
+  try {
+    const token = await ctx.sharedToken(providerTokenKey(credentials), mint, {
+      renewIfOlderThanMs: PROVIDER_TOKEN_RENEW_AFTER_MS,
+      ...(opts.force && { force: true }),
+    })
+    return { ok: true, token }
+  } catch (error) {
+    // Only a key that cannot sign is the variant's problem; a D1 failure reaches the caller.
+    if (error instanceof SigningKeyUnusable) return { ok: false, reason: 'signing_key_unusable' }
+    throw error
+  }
+}
+
+/**
+ * A token other than `rejected` (after 403 ExpiredProviderToken): the one another batch or
+ * isolate has renewed meanwhile, if any, else a new one. Forcing at once would renew a second
+ * time whenever another batch of this isolate renewed first (the cache only drops its own
+ * copy), and Apple answers a second renewal within 20 minutes with TooManyProviderTokenUpdates.
+ */
+export async function renewedProviderToken(
+  credentials: ProviderTokenCredentials,
+  ctx: AdapterContext,
+  rejected: string,
+): Promise<ProviderTokenResult> {
+  const current = await apnsProviderToken(credentials, ctx)
+  if (!current.ok || current.token !== rejected) return current
+  return apnsProviderToken(credentials, ctx, { force: true })
+}
+
+class SigningKeyUnusable extends Error {
+  constructor() {
+    super('The APNs signing key of the variant cannot sign ES256 tokens.')
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What the worker tests use to drive the fake APNs (test/fakes/apns.ts) from inside workerd:
+ * teams registered with it (a fresh P-256 key each), its control API, realistic device tokens,
+ * and an in-memory stand-in for the D1-shared token cache of `AdapterContext.sharedToken`.
+ */
+import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose'
+import { inject } from 'vitest'
+import type { AdapterContext } from '../../src/networks/adapter'
+import type { ApnsVariant } from '../../src/networks/apns/adapter'
+import type { Behaviour, RecordedNotification } from './apns'
+
+export const apnsUrl = () => inject('apnsUrl')
+export const apnsH2Url = () => inject('apnsH2Url')
+
+export type TestTeam = ApnsVariant & { publicKey: string }
+
+const appleId = () => crypto.randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()
+
+/**
+ * A team the fake knows, with its own .p8 key, key id and bundle id, so that tests running at
+ * the same time never share state. `register: false` gives a team the fake has never heard of.
+ */
+export async function newTeam(
+  opts: { register?: boolean; maxTokenAgeS?: number; production?: boolean } = {},
+): Promise<TestTeam> {
+  const pair = await generateKeyPair('ES256', { extractable: true })
+  const teamId = appleId()
+  const team: TestTeam = {
+    teamId,
+    keyId: appleId(),
+    bundleId: `com.example.t${teamId.toLowerCase()}`,
+    production: opts.production ?? false,
+    privateKey: await exportPKCS8(pair.privateKey),
+    publicKey: await exportSPKI(pair.publicKey),
+  }
+  if (opts.register !== false) {
+    await control('POST', '/_teams', {
+      teamId: team.teamId,
+      keyId: team.keyId,
+      publicKey: team.publicKey,
+      bundleId: team.bundleId,
+      maxTokenAgeS: opts.maxTokenAgeS,
+    })
+  }
+  return team
+}
+
+/** A device token as registration stores it: 32 random bytes in lowercase hex. */
+export function deviceToken(bytes = 32): string {
+  const random = crypto.getRandomValues(new Uint8Array(bytes))
+  return Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+export async function control(method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${apnsUrl()}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`fake APNs ${method} ${path}: ${response.status}`)
+  return response.status === 204 ? undefined : response.json()
+}
+
+export type FakeStats = {
+  providerTokens: number
+  requests: number
+  maxInFlight: number
+  answers: Record<string, number>
+}
+
+export const fake = {
+  /** Makes `token` answer with `behaviour` (timestamp: the 410's, ms; retryAfter: the 429's). */
+  device: (
+    token: string,
+    behaviour: Behaviour,
+    extra: { timestamp?: number; retryAfter?: string } = {},
+  ) => control('POST', '/_devices', { token, behaviour, ...extra }),
+  notifications: (team: TestTeam) =>
+    control('GET', `/_notifications?teamId=${team.teamId}`) as Promise<RecordedNotification[]>,
+  stats: (team: TestTeam) => control('GET', `/_stats?teamId=${team.teamId}`) as Promise<FakeStats>,
+  /** Every provider token the fake has seen for the team is refused as expired from now on. */
+  expire: (team: TestTeam) => control('POST', '/_expire', { teamId: team.teamId }),
+  /** Pins the team's clock (ms), or lets it follow real time again (null). */
+  clock: (team: TestTeam, now: number | null) =>
+    control('POST', '/_clock', { teamId: team.teamId, now }),
+  unexpected: () => control('GET', '/_unexpected') as Promise<unknown[]>,
+}
+
+export type MemoryTokenCache = AdapterContext['sharedToken'] & {
+  mints: number
+  calls: { key: string; renewIfOlderThanMs?: number; force?: boolean }[]
+}
+
+/** src/db/tokens.ts hands a token out until this long before the expiry `mint` gave. */
+const EXPIRY_MARGIN_MS = 5 * 60_000
+
+/**
+ * The contract of `sharedToken` (src/db/tokens.ts), held in memory: the stored token while
+ * `now < expiresAt - EXPIRY_MARGIN_MS` and younger than `renewIfOlderThanMs`, a fresh `mint()`
+ * otherwise or when `force` is set; nothing is stored when `mint` throws.
+ */
+export function memoryTokenCache(now: () => number): MemoryTokenCache {
+  const stored = new Map<string, { token: string; expiresAt: number; mintedAt: number }>()
+  const cache = (async (key, mint, opts) => {
+    cache.calls.push({ key, ...opts })
+    const known = stored.get(key)
+    const young =
+      known &&
+      (opts.renewIfOlderThanMs === undefined || now() - known.mintedAt < opts.renewIfOlderThanMs)
+    const fresh = known && now() < known.expiresAt - EXPIRY_MARGIN_MS
+    if (known && !opts.force && fresh && young) return known.token
+    const minted = await mint()
+    cache.mints++
+    stored.set(key, { ...minted, mintedAt: now() })
+    return minted.token
+  }) as MemoryTokenCache
+  cache.mints = 0
+  cache.calls = []
+  return cache
+}
+
+/** An adapter context on the real clock (or `now`), real fetch and an in-memory token cache. */
+export function testContext(now: () => number = Date.now): AdapterContext & {
+  sharedToken: MemoryTokenCache
+} {
+  return { now, fetch, sharedToken: memoryTokenCache(now) }
+}
