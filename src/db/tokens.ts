@@ -5,8 +5,15 @@
  * reads D1 only when its copy ages out.
  *
  * A token is used until five minutes before it expires, or until it is older than the caller's
- * `renewIfOlderThanMs`. Minting races are settled by a conditional write: the first writer wins
- * and the others adopt its token.
+ * `renewIfOlderThanMs`, or until the network refuses it (`rejected`). A refused token is never
+ * handed out again, but a renewal only mints when the token it finds is still the refused one:
+ * a different fresh token, renewed meanwhile by another batch or isolate, is adopted instead, so
+ * that late answers to the old token do not renew it a second time.
+ *
+ * Minting races are settled by a conditional write: the row is replaced only if it still holds
+ * the version this isolate read, so the first writer wins and the others adopt its token. The
+ * version is the sealed text, whose random IV makes every write unique; `issuedAt` would not do,
+ * as two tokens minted in the same millisecond (a frozen clock) carry the same one.
  */
 import { and, eq } from 'drizzle-orm'
 import { importCredentialsKey, seal, unseal } from '../auth/sealed'
@@ -19,22 +26,37 @@ type Entry = { token: string; issuedAt: number; expiresAt: number }
 
 const memory = new Map<string, Entry>()
 
-export type SharedTokenOptions = { renewIfOlderThanMs?: number; force?: boolean }
+export type SharedTokenOptions = {
+  renewIfOlderThanMs?: number
+  /** The token the network refused: never returned again, and renewed at most once. */
+  rejected?: string
+}
 
 export function isFresh(entry: Entry, now: number, opts: SharedTokenOptions) {
   if (entry.expiresAt - EXPIRY_MARGIN_MS <= now) return false
   return opts.renewIfOlderThanMs === undefined || now - entry.issuedAt < opts.renewIfOlderThanMs
 }
 
+/** Whether `entry` may be handed out: fresh, and not the token the network refused. */
+function isUsable(entry: Entry, now: number, opts: SharedTokenOptions) {
+  return entry.token !== opts.rejected && isFresh(entry, now, opts)
+}
+
 const aad = (key: string) => `provider-token:${key}`
 
 export function sharedTokens(env: Env, db: Db, now: () => number) {
-  async function read(key: string): Promise<Entry | null> {
+  async function read(key: string): Promise<(Entry & { tokenSealed: string }) | undefined> {
     const [row] = await db.select().from(providerTokens).where(eq(providerTokens.key, key))
-    if (!row) return null
+    if (!row) return undefined
     const sealing = await importCredentialsKey(env.CREDENTIALS_KEY)
     const token = await unseal(sealing, row.tokenSealed, aad(key))
-    return { token, issuedAt: row.issuedAt, expiresAt: row.expiresAt }
+    return { token, issuedAt: row.issuedAt, expiresAt: row.expiresAt, tokenSealed: row.tokenSealed }
+  }
+
+  function remember(key: string, entry: Entry): string {
+    const { token, issuedAt, expiresAt } = entry
+    memory.set(key, { token, issuedAt, expiresAt })
+    return token
   }
 
   return async function sharedToken(
@@ -43,16 +65,10 @@ export function sharedTokens(env: Env, db: Db, now: () => number) {
     opts: SharedTokenOptions,
   ): Promise<string> {
     const cached = memory.get(key)
-    if (!opts.force && cached && isFresh(cached, now(), opts)) return cached.token
+    if (cached && isUsable(cached, now(), opts)) return cached.token
 
     const stored = await read(key)
-    // On force, only a token other than the rejected one (someone renewed meanwhile) is reused.
-    const usable =
-      stored && isFresh(stored, now(), opts) && !(opts.force && stored.token === cached?.token)
-    if (stored && usable) {
-      memory.set(key, stored)
-      return stored.token
-    }
+    if (stored && isUsable(stored, now(), opts)) return remember(key, stored)
 
     const minted = await mint()
     const entry = { token: minted.token, issuedAt: now(), expiresAt: minted.expiresAt }
@@ -63,23 +79,22 @@ export function sharedTokens(env: Env, db: Db, now: () => number) {
       ? await db
           .update(providerTokens)
           .set(values)
-          .where(and(eq(providerTokens.key, key), eq(providerTokens.issuedAt, stored.issuedAt)))
+          .where(
+            and(eq(providerTokens.key, key), eq(providerTokens.tokenSealed, stored.tokenSealed)),
+          )
           .returning({ key: providerTokens.key })
       : await db
           .insert(providerTokens)
           .values(values)
           .onConflictDoNothing()
           .returning({ key: providerTokens.key })
-    if (written.length === 0) {
-      // Another isolate wrote first: use its token so the fleet shares one.
-      const winner = await read(key)
-      if (winner) {
-        memory.set(key, winner)
-        return winner.token
-      }
-    }
-    memory.set(key, entry)
-    return entry.token
+    if (written.length > 0) return remember(key, entry)
+
+    // Another isolate renewed first: ours is dropped unused, so the fleet shares one token. Only
+    // a row deleted meanwhile leaves ours, unshared, to this isolate.
+    const winner = await read(key)
+    if (winner && winner.token !== opts.rejected) return remember(key, winner)
+    return remember(key, entry)
   }
 }
 

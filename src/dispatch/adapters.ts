@@ -8,6 +8,7 @@ import { credentialsAad, type VariantRow } from '../db/variants'
 import type { NetworkAdapter } from '../networks/adapter'
 import { createApnsAdapter } from '../networks/apns/adapter'
 import { fetchTransport } from '../networks/apns/fetch-transport'
+import { type H2Pool, h2Transport } from '../networks/apns/h2-transport'
 import type { ApnsTransportFactory } from '../networks/apns/transport'
 import { createFcmAdapter } from '../networks/fcm/adapter'
 import { parseServiceAccount } from '../networks/fcm/service-account'
@@ -27,10 +28,14 @@ const ApnsSettings = z.object({
   production: z.boolean().default(false),
 })
 
+/** What one consumer invocation shares between its batches: the APNs HTTP/2 connections. */
+export type InvocationResources = { h2: H2Pool }
+
 export async function adapterFor(
   env: Env,
   config: Config,
   variant: VariantRow,
+  resources: InvocationResources,
 ): Promise<NetworkAdapter> {
   const key = await importCredentialsKey(env.CREDENTIALS_KEY)
   const stored = Stored.parse(
@@ -50,8 +55,9 @@ export async function adapterFor(
       const account = await parseServiceAccount(stored.serviceAccount, {
         allowInsecure: config.ALLOW_INSECURE_ENDPOINTS,
       })
-      if (!account.ok)
-        throw new Error(`variant ${variant.variantId}: stored service account is invalid`)
+      // Stored before a configuration change (an http token_uri without ALLOW_INSECURE_ENDPOINTS):
+      // report the variant rather than retry a batch that cannot succeed.
+      if (!account.ok) return refusing('invalid_service_account')
       return createFcmAdapter({
         serviceAccount: account.value,
         endpoint: config.FCM_ENDPOINT,
@@ -67,20 +73,24 @@ export async function adapterFor(
             production: config.APNS_ENDPOINT_PRODUCTION,
             sandbox: config.APNS_ENDPOINT_SANDBOX,
           },
-          transport: apnsTransport(config),
+          transport: apnsTransport(config, resources, `${settings.teamId}:${settings.keyId}`),
         },
       )
     }
   }
 }
 
-// APNS_TRANSPORT chooses how notifications reach Apple (DESIGN.md, Networks).
-function apnsTransport(config: Config): ApnsTransportFactory {
-  if (config.APNS_TRANSPORT === 'fetch') return (endpoint) => fetchTransport(endpoint)
-  throw new Error(
-    'APNS_TRANSPORT=h2 is not wired yet: no ApnsTransport is built on src/networks/apns/h2/ ' +
-      'so far. Set APNS_TRANSPORT=fetch (the default) until it is.',
-  )
+// APNS_TRANSPORT chooses how notifications reach Apple (DESIGN.md, Networks): `fetch`, or `h2`
+// with one connection per (endpoint, signing key) for the whole invocation.
+function apnsTransport(
+  config: Config,
+  resources: InvocationResources,
+  signingKey: string,
+): ApnsTransportFactory {
+  if (config.APNS_TRANSPORT === 'h2') {
+    return (endpoint) => h2Transport(resources.h2, endpoint, signingKey)
+  }
+  return (endpoint) => fetchTransport(endpoint)
 }
 
 /** Fails every device with `reason` as a variant problem: nothing is sent, nothing pruned. */

@@ -10,6 +10,7 @@ import { openDb } from '../db/client'
 import { abandonPlan } from '../db/pipeline'
 import { sharedTokens } from '../db/tokens'
 import type { AdapterContext } from '../networks/adapter'
+import { H2Pool } from '../networks/apns/h2-transport'
 import { adapterFor } from './adapters'
 import { closeDeadBatch, deliver } from './deliver'
 import { QueueMessage } from './messages'
@@ -50,6 +51,7 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env) {
   }
   const enqueue = enqueuer(env)
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE
+  const resources = { h2: new H2Pool() }
 
   const handle = async (message: QueueMessage) => {
     if (deadLetters) {
@@ -63,20 +65,26 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env) {
       now,
       random: Math.random,
       context,
-      adapterFor: (variant) => adapterFor(env, config, variant),
+      adapterFor: (variant) => adapterFor(env, config, variant, resources),
       retryLater: async (retry, delaySeconds) => {
         await env.PUSH_QUEUE.send(retry, { delaySeconds })
       },
     })
   }
 
-  await Promise.all(
-    batch.messages.map(async (m) => {
+  // One message after another: each deliver batch already keeps six requests in flight, the
+  // Workers limit of open connections per invocation, which concurrent batches would exceed
+  // (the excess would wait inside fetch while their timeouts run). Throughput comes from
+  // Queues running many consumer invocations at once.
+  try {
+    for (const m of batch.messages) {
       const parsed = QueueMessage.safeParse(m.body)
       if (!parsed.success) {
         console.error(JSON.stringify({ event: 'unknown_message', queue: batch.queue }))
         // Nothing can ever process it; in the dead-letter queue it ends here, logged.
-        return deadLetters ? m.ack() : m.retry()
+        if (deadLetters) m.ack()
+        else m.retry()
+        continue
       }
       try {
         await handle(parsed.data)
@@ -92,6 +100,8 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env) {
         )
         m.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.min(m.attempts, 6)) })
       }
-    }),
-  )
+    }
+  } finally {
+    await resources.h2.close()
+  }
 }

@@ -10,6 +10,7 @@ import { exportRoutes, installationRoutes } from './admin/installations'
 import { variantRoutes } from './admin/variants'
 import { ApiError, errorBody, sendError } from './errors'
 import { metricsRoutes } from './metrics'
+import { serveOpenApi } from './openapi'
 import { IMPORT_MAX_BYTES, registryRoutes } from './registry'
 import { senderRoutes } from './sender'
 import { systemRoutes } from './system'
@@ -34,6 +35,8 @@ app.use('/rest/*', async (c, next) => {
   return limit(c, next)
 })
 
+// The contract itself: no auth, it holds no secret (outside /rest, so no body limit either).
+app.get('/openapi.json', serveOpenApi)
 app.route('/rest/sys/info', systemRoutes)
 app.route('/rest/registry/device', registryRoutes)
 app.route('/rest/sender', senderRoutes)

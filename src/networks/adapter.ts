@@ -35,11 +35,18 @@ export type BatchResult = { outcomes: Outcome[]; variantProblem?: VariantProblem
 export type AdapterContext = {
   now: () => number
   fetch: typeof fetch
-  /** Reads or mints a token shared by every isolate (APNs provider JWT, FCM access token). */
+  /**
+   * Reads or mints a token shared by every isolate (APNs provider JWT, FCM access token), used
+   * until five minutes before the `expiresAt` that `mint` gave, or until it is older than
+   * `renewIfOlderThanMs`. `rejected` is the token the network refused: it is never returned
+   * again. A different fresh token (renewed meanwhile by another batch or isolate) is adopted;
+   * only when the current token is the rejected one is a new one minted, and of two isolates
+   * renewing at once the first to store its token wins and the other adopts it.
+   */
   sharedToken: (
     key: string,
     mint: () => Promise<{ token: string; expiresAt: number }>,
-    opts: { renewIfOlderThanMs?: number; force?: boolean },
+    opts: { renewIfOlderThanMs?: number; rejected?: string },
   ) => Promise<string>
 }
 

@@ -331,6 +331,47 @@ describe('variant problems: nothing pruned, the rest of the batch not sent', () 
     })
   })
 
+  it.each([
+    ['bad', 'BadDeviceToken'],
+    ['notfortopic', 'DeviceTokenNotForTopic'],
+  ] as const)(
+    'keeps every device when every one answers %s: the variant is wrong',
+    async (behaviour, reason) => {
+      // Sandbox tokens sent to production, or a bundleId of another app: Apple blames each token.
+      const team = await newTeam()
+      const tokens = await devices([behaviour, behaviour, behaviour])
+      const result = await adapter(team).send(targets(tokens), message, options, testContext())
+      expect(result).toStrictEqual({
+        outcomes: tokens.map(() => ({ kind: 'failed', reason })),
+        variantProblem: { reason },
+      })
+    },
+  )
+
+  it('keeps every device of a variant whose bundleId is not the app of its tokens', async () => {
+    const team = await newTeam()
+    const wrong = { ...team, bundleId: 'com.example.another' }
+    const tokens = [deviceToken(), deviceToken()]
+    const result = await adapter(wrong).send(targets(tokens), message, options, testContext())
+    expect(result).toStrictEqual({
+      outcomes: tokens.map(() => ({ kind: 'failed', reason: 'DeviceTokenNotForTopic' })),
+      variantProblem: { reason: 'DeviceTokenNotForTopic' },
+    })
+  })
+
+  it('still prunes such devices when others of the batch are answered otherwise', async () => {
+    const team = await newTeam()
+    const tokens = await devices(['bad', 'ok', 'notfortopic'])
+    const result = await adapter(team).send(targets(tokens), message, options, testContext())
+    expect(result).toStrictEqual({
+      outcomes: [
+        { kind: 'invalid_token', reason: 'BadDeviceToken' },
+        { kind: 'delivered' },
+        { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic' },
+      ],
+    })
+  })
+
   it('fails the batch without a request when the stored key cannot sign', async () => {
     const team = await newTeam()
     const broken = { ...team, privateKey: 'not a key' }

@@ -6,8 +6,10 @@ import { importCredentialsKey, seal } from '../../src/auth/sealed'
 import { type Config, readConfig } from '../../src/config'
 import { credentialsAad, type VariantRow } from '../../src/db/variants'
 import { adapterFor } from '../../src/dispatch/adapters'
+import { H2Pool } from '../../src/networks/apns/h2-transport'
 import { Message } from '../../src/push/message'
 import {
+  apnsH2Url,
   apnsUrl,
   deviceToken,
   fake,
@@ -42,7 +44,10 @@ const config = (overrides: Partial<Config>): Config => ({ ...readConfig(env), ..
 const message = Message.parse({ alert: 'wired' })
 const options = { ttl: 0, pushMessageId: 'job-w' }
 
+const pool = new H2Pool()
+
 afterEach(async () => {
+  await pool.close()
   expect(await fake.unexpected()).toStrictEqual([])
 })
 
@@ -59,6 +64,7 @@ describe('adapterFor an ios_token variant', () => {
       env,
       config({ ...endpoints, APNS_TRANSPORT: 'fetch' }),
       await iosVariant(team, production),
+      { h2: pool },
     )
     const token = deviceToken()
     const result = await adapter.send(
@@ -73,10 +79,24 @@ describe('adapterFor an ios_token variant', () => {
     expect(notification?.headers['apns-topic']).toBe(team.bundleId)
   })
 
-  it('refuses APNS_TRANSPORT=h2 with a sentence saying what to do, until it is wired', async () => {
+  it('reaches Apple over HTTP/2 prior knowledge when APNS_TRANSPORT=h2', async () => {
     const team = await newTeam()
-    await expect(
-      adapterFor(env, config({ APNS_TRANSPORT: 'h2' }), await iosVariant(team, false)),
-    ).rejects.toThrow(/APNS_TRANSPORT=h2 is not wired yet.*APNS_TRANSPORT=fetch/)
+    const adapter = await adapterFor(
+      env,
+      config({ APNS_ENDPOINT_SANDBOX: apnsH2Url(), APNS_TRANSPORT: 'h2' }),
+      await iosVariant(team, false),
+      { h2: pool },
+    )
+    const tokens = [deviceToken(), deviceToken(), deviceToken()]
+    const result = await adapter.send(
+      tokens.map((token, i) => ({ installationId: `i${i}`, token, registeredAt: 0 })),
+      message,
+      options,
+      testContext(),
+    )
+    expect(result).toStrictEqual({ outcomes: tokens.map(() => ({ kind: 'delivered' })) })
+    const received = await fake.notifications(team)
+    expect(received.map((n) => n.token).sort()).toEqual([...tokens].sort())
+    expect(received.every((n) => n.protocol === 'h2')).toBe(true)
   })
 })

@@ -27,7 +27,7 @@ import type { AppEnv } from '../types'
 import { presentApplication } from './present'
 import { VARIANT_TYPES } from './variant-types'
 
-const CreateApplication = z.strictObject({
+export const CreateApplication = z.strictObject({
   name: z.string().trim().min(1).max(255),
   description: z.string().max(1024).nullish(),
   developer: z.string().max(255).nullish(),
@@ -38,7 +38,7 @@ const CreateApplication = z.strictObject({
   masterSecret: z.string().min(16, 'at least 16 characters').max(255).optional(),
 })
 
-const UpdateApplication = z.strictObject({
+export const UpdateApplication = z.strictObject({
   name: z.string().trim().min(1).max(255).optional(),
   description: z.string().max(1024).nullish(),
   developer: z.string().max(255).nullish(),

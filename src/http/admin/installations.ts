@@ -22,7 +22,7 @@ import type { AppEnv } from '../types'
 
 const text = (max: number) => z.string().max(max).nullable().optional()
 
-const UpdateInstallation = z.strictObject({
+export const UpdateInstallation = z.strictObject({
   alias: text(255),
   deviceType: text(64),
   operatingSystem: text(64),

@@ -76,7 +76,7 @@ const webPushFields = {
   alias: z.string().min(1).max(1024),
 }
 
-const createSchemas = {
+export const createSchemas = {
   android: z
     .strictObject({ ...common, ...androidFields })
     .partial({ serviceAccount: true, projectNumber: true, googleKey: true }),
@@ -86,7 +86,7 @@ const createSchemas = {
     .partial({ publicKey: true, privateKey: true }),
 }
 
-const updateSchemas = {
+export const updateSchemas = {
   android: z.strictObject({ ...common, ...androidFields }).partial(),
   ios_token: z.strictObject({ ...common, ...iosTokenFields }).partial(),
   web_push: z.strictObject({ ...common, ...webPushFields }).partial(),

@@ -9,7 +9,8 @@
  * it, and sends those devices again. A variant problem (a wrong key, team or topic) stops new
  * requests: the devices not yet tried fail with the same reason, none is pruned. 429
  * TooManyProviderTokenUpdates stops them too, but they retry later. Requests already in flight
- * keep their own answers.
+ * keep their own answers. A batch whose every device is BadDeviceToken (or every one
+ * DeviceTokenNotForTopic) reports the variant instead of pruning its whole audience.
  */
 import type { BatchResult, NetworkAdapter, Outcome, Target, VariantProblem } from '../adapter'
 import { type ApnsVerdict, classifyApns } from './classify'
@@ -17,7 +18,6 @@ import {
   apnsProviderToken,
   type ProviderTokenCredentials,
   type ProviderTokenResult,
-  renewedProviderToken,
 } from './provider-token'
 import { APNS_MAX_PAYLOAD, apnsHeaders, apnsPayload } from './translate'
 import type { ApnsRequest, ApnsTransport, ApnsTransportFactory } from './transport'
@@ -67,8 +67,8 @@ export function createApnsAdapter(
 
       const first = await apnsProviderToken(variant, ctx)
       if (!first.ok) return failBatch(targets.length, first.reason)
-      const tokens = new BatchToken(first.token, () =>
-        renewedProviderToken(variant, ctx, first.token),
+      const tokens = new BatchToken(first.token, (rejected) =>
+        apnsProviderToken(variant, ctx, { rejected }),
       )
 
       const transport = options.transport(endpoint)
@@ -116,7 +116,7 @@ async function deliver(
   const verdict = await post(target, apnsId, used)
   if (verdict.kind !== 'provider_token_expired') return verdict
 
-  const fresh = await tokens.renew()
+  const fresh = await tokens.renew(used)
   if (!fresh.ok) return { kind: 'variant_problem', reason: fresh.reason }
   if (fresh.token === used) return { kind: 'variant_problem', reason: 'ExpiredProviderToken' }
   const again = await post(target, apnsId, fresh.token)
@@ -165,7 +165,27 @@ async function sendAll(
       }
     },
   )
-  return problem ? { outcomes, variantProblem: problem } : { outcomes }
+  if (problem) return { outcomes, variantProblem: problem }
+  return misconfiguredVariant(outcomes) ?? { outcomes }
+}
+
+/** Answers that prune one device, but name the variant when every device of a batch gets them. */
+const AMBIGUOUS: readonly string[] = ['BadDeviceToken', 'DeviceTokenNotForTopic']
+
+/**
+ * BadDeviceToken and DeviceTokenNotForTopic prune a device whose token is dead or made for
+ * another app. When every device of a batch answers the same one, the likelier cause is the
+ * variant: `production` set against the environment its devices registered with, or a wrong
+ * `bundleId`. The devices are kept and the variant is reported (as FCM does for
+ * SENDER_ID_MISMATCH). A batch of one cannot tell the two apart and prunes.
+ */
+function misconfiguredVariant(outcomes: Outcome[]): BatchResult | undefined {
+  const [first] = outcomes
+  if (outcomes.length < 2 || first?.kind !== 'invalid_token') return undefined
+  const { reason } = first
+  if (!AMBIGUOUS.includes(reason)) return undefined
+  if (!outcomes.every((o) => o.kind === 'invalid_token' && o.reason === reason)) return undefined
+  return { outcomes: outcomes.map(() => ({ kind: 'failed', reason })), variantProblem: { reason } }
 }
 
 function failBatch(count: number, reason: string): BatchResult {
@@ -192,13 +212,17 @@ async function forEachInFlight<T>(
   await Promise.all(running)
 }
 
-/** The batch's provider token: renewed at most once, however many requests see it expire. */
+/**
+ * The batch's provider token: renewed at most once, however many requests see it expire. The
+ * first request to see it names the token Apple refused, always the batch's first: a request
+ * sent with the renewed token finds the renewal already made.
+ */
 class BatchToken {
   private renewal: Promise<ProviderTokenResult> | undefined
 
   constructor(
     private readonly first: string,
-    private readonly mintFresh: () => Promise<ProviderTokenResult>,
+    private readonly renewToken: (rejected: string) => Promise<ProviderTokenResult>,
   ) {}
 
   async current(): Promise<string> {
@@ -206,8 +230,8 @@ class BatchToken {
     return renewed?.ok ? renewed.token : this.first
   }
 
-  renew(): Promise<ProviderTokenResult> {
-    this.renewal ??= this.mintFresh()
+  renew(rejected: string): Promise<ProviderTokenResult> {
+    this.renewal ??= this.renewToken(rejected)
     return this.renewal
   }
 }

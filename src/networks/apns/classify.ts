@@ -10,9 +10,10 @@
  * Reference: Apple, "Handling notification responses from APNs" (status codes and reasons) and
  * "Establishing a token-based connection to APNs" (provider token renewal).
  *
- * Known shortcoming: `BadDeviceToken` and `DeviceTokenNotForTopic` prune the device, as Apple
- * asks, but a variant whose `production` flag or `bundleId` is wrong gets them for every device
- * and would prune its whole audience. Nothing here can tell the two apart from one answer.
+ * `BadDeviceToken` and `DeviceTokenNotForTopic` prune the device, as Apple asks, though a variant
+ * whose `production` flag or `bundleId` is wrong gets them for every device. One answer cannot
+ * tell the two apart; the adapter looks at the whole batch (adapter.ts, misconfiguredVariant).
+ * Known shortcoming: a batch of one device still prunes it.
  */
 import { z } from 'zod'
 import type { Outcome } from '../adapter'

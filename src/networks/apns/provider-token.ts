@@ -50,12 +50,15 @@ export async function signProviderToken(
 
 /**
  * The team's shared provider token, minted only when the cache holds none younger than 40
- * minutes. `force` (after 403 ExpiredProviderToken) never returns the token Apple refused.
+ * minutes. `rejected` (after 403 ExpiredProviderToken) is the token Apple refused: it is never
+ * returned again, and a token another batch or isolate renewed meanwhile is taken instead of a
+ * new one, since Apple answers a second renewal within 20 minutes with
+ * TooManyProviderTokenUpdates.
  */
 export async function apnsProviderToken(
   credentials: ProviderTokenCredentials,
   ctx: AdapterContext,
-  opts: { force?: boolean } = {},
+  opts: { rejected?: string } = {},
 ): Promise<ProviderTokenResult> {
   const mint = async () => {
     const issuedAt = Math.floor(ctx.now() / 1000) * 1000
@@ -70,7 +73,7 @@ export async function apnsProviderToken(
   try {
     const token = await ctx.sharedToken(providerTokenKey(credentials), mint, {
       renewIfOlderThanMs: PROVIDER_TOKEN_RENEW_AFTER_MS,
-      ...(opts.force && { force: true }),
+      ...(opts.rejected !== undefined && { rejected: opts.rejected }),
     })
     return { ok: true, token }
   } catch (error) {
@@ -78,22 +81,6 @@ export async function apnsProviderToken(
     if (error instanceof SigningKeyUnusable) return { ok: false, reason: 'signing_key_unusable' }
     throw error
   }
-}
-
-/**
- * A token other than `rejected` (after 403 ExpiredProviderToken): the one another batch or
- * isolate has renewed meanwhile, if any, else a new one. Forcing at once would renew a second
- * time whenever another batch of this isolate renewed first (the cache only drops its own
- * copy), and Apple answers a second renewal within 20 minutes with TooManyProviderTokenUpdates.
- */
-export async function renewedProviderToken(
-  credentials: ProviderTokenCredentials,
-  ctx: AdapterContext,
-  rejected: string,
-): Promise<ProviderTokenResult> {
-  const current = await apnsProviderToken(credentials, ctx)
-  if (!current.ok || current.token !== rejected) return current
-  return apnsProviderToken(credentials, ctx, { force: true })
 }
 
 class SigningKeyUnusable extends Error {

@@ -4,8 +4,9 @@
  * classified by `classifyFcm`. The I/O is here; every decision is in translate.ts, classify.ts
  * and oauth.ts.
  *
- * A 401 for our access token drops the shared token and sends again once with a fresh one; a
- * second 401 is the variant's problem. On a variant problem no further request is started: the
+ * A 401 for our access token renews the shared token once per batch, passing it as rejected
+ * (another batch or isolate may have renewed it already), and sends again once with the new
+ * one; a second 401 is the variant's problem. On a variant problem no further request is started: the
  * devices not yet tried fail with the same reason and none is pruned. Requests already in flight
  * keep their own answers.
  */
@@ -47,16 +48,16 @@ export function createFcmAdapter(opts: FcmAdapterOptions): NetworkAdapter {
   return {
     async send(targets, message, options, ctx) {
       if (targets.length === 0) return { outcomes: [] }
-      const token = (force: boolean) =>
+      const token = (rejected?: string) =>
         fcmAccessToken(opts.serviceAccount, ctx, {
           allowInsecure: opts.allowInsecure,
-          force,
+          rejected,
           timeoutMs,
         })
-      const first = await token(false)
+      const first = await token()
       if (!first.ok) return failBatch(targets.length, first)
 
-      const tokens = new BatchToken(first.token, () => token(true))
+      const tokens = new BatchToken(first.token, token)
       const post = (target: Target, bearer: string) =>
         postOne(url, translateFcm(message, options, target.token), bearer, ctx, timeoutMs)
       return sendAll(targets, (target) => deliver(target, tokens, post))
@@ -74,7 +75,7 @@ async function deliver(
   const verdict = await post(target, used)
   if (verdict.kind !== 'token_rejected') return verdict
 
-  const fresh = await tokens.renew()
+  const fresh = await tokens.renew(used)
   if (!fresh.ok) return tokenFailure(fresh)
   if (fresh.token === used) return { kind: 'variant_problem', reason: 'UNAUTHENTICATED' }
   const again = await post(target, fresh.token)
@@ -170,13 +171,17 @@ function tokenFailure(failure: Exclude<TokenResult, { ok: true }>): DeviceVerdic
     : { kind: 'variant_problem', reason: failure.reason }
 }
 
-/** The batch's access token: renewed at most once, however many requests see a 401 at once. */
+/**
+ * The batch's access token: renewed at most once, however many requests see a 401 at once. The
+ * first request to see one names the token FCM refused, always the batch's first: a request sent
+ * with the renewed token finds the renewal already made.
+ */
 class BatchToken {
   private renewal: Promise<TokenResult> | undefined
 
   constructor(
     private readonly first: string,
-    private readonly mintFresh: () => Promise<TokenResult>,
+    private readonly renewToken: (rejected: string) => Promise<TokenResult>,
   ) {}
 
   async current(): Promise<string> {
@@ -184,8 +189,8 @@ class BatchToken {
     return renewed?.ok ? renewed.token : this.first
   }
 
-  renew(): Promise<TokenResult> {
-    this.renewal ??= this.mintFresh()
+  renew(rejected: string): Promise<TokenResult> {
+    this.renewal ??= this.renewToken(rejected)
     return this.renewal
   }
 }

@@ -7,8 +7,8 @@
  * `fcm:<client_email>`. What this module expects of that cache (src/db/tokens.ts):
  * - `mint` returns Google's own expiry, measured from before the request was sent; the cache
  *   hands the token out until five minutes before it (`renewIfOlderThanMs` is not used);
- * - `force: true` (after a 401) never returns the token that was rejected: it mints, or adopts
- *   a different token another isolate stored meanwhile;
+ * - `rejected` (the token a 401 refused) is never returned again: a different token another
+ *   batch or isolate renewed meanwhile is adopted, and only when none did is a new one minted;
  * - when `mint` throws, nothing is stored and the error reaches the caller unchanged.
  * Failures are values here: `mint` throws only inside this module, and the error is turned back
  * into a `TokenResult` before it leaves.
@@ -32,7 +32,12 @@ export type TokenResult =
 
 type Minted = { ok: true; token: string; expiresAt: number }
 
-export type TokenOptions = { allowInsecure: boolean; force?: boolean; timeoutMs?: number }
+export type TokenOptions = {
+  allowInsecure: boolean
+  /** The token FCM answered 401 to: never returned again. */
+  rejected?: string
+  timeoutMs?: number
+}
 
 const TokenAnswer = z.object({
   access_token: z.string().min(1),
@@ -63,7 +68,7 @@ export async function fcmAccessToken(
     return { token: minted.token, expiresAt: minted.expiresAt }
   }
   try {
-    const token = await ctx.sharedToken(sharedTokenKey(account), mint, { force: opts.force })
+    const token = await ctx.sharedToken(sharedTokenKey(account), mint, { rejected: opts.rejected })
     return { ok: true, token }
   } catch (error) {
     if (error instanceof MintFailed) return error.result

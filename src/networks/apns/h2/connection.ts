@@ -9,8 +9,10 @@
 // (DATA we send waits for the peer's connection and stream windows; what we receive is given back
 // with WINDOW_UPDATE as it arrives); PING answered; RST_STREAM, GOAWAY, timeouts and transport
 // failures turned into H2Error values of distinct kinds (errors.ts). Not done, as a client of
-// small exchanges does not need them: priorities, server push (refused), trailers' content,
-// streaming bodies, sending CONTINUATION-sized trailers.
+// small exchanges does not need them: priorities (ignored), server push (refused), trailers (a
+// response's are checked and dropped; none are sent), streaming (bodies are buffered whole both
+// ways), SETTINGS_TIMEOUT. Which connection to use for what (one per host and signing key per
+// invocation) is the caller's policy; this class only says, with `isUsable()`, when to stop.
 //
 // ALPN: `connect()` from `cloudflare:sockets` offers no ALPN, so the TLS handshake does not
 // announce "h2" and the connection preface is sent regardless (prior knowledge). RFC 9113 section
@@ -306,7 +308,10 @@ export class H2Connection {
       for (;;) {
         const { done, value } = await reader.read()
         if (done || this.failure) break
-        for (const frame of this.reader.push(value)) this.handle(frame)
+        for (const frame of this.reader.push(value)) {
+          this.handle(frame)
+          if (this.failure) break
+        }
         if (this.failure) break
       }
       this.fail(new H2Error('connection', 'the server closed the connection', true))
@@ -536,7 +541,7 @@ export class H2Connection {
       this.send(rstStreamFrame(stream.id, ErrorCode.CANCEL))
     }
     stream.pending.resolve({ status: head.status, headers: head.headers, body })
-    clearTimeout(stream.pending.timer)
+    if (stream.pending.timer !== undefined) clearTimeout(stream.pending.timer)
     this.afterStreamClosed()
   }
 
@@ -562,7 +567,7 @@ export class H2Connection {
   }
 
   private settle(pending: Pending, error: H2Error) {
-    clearTimeout(pending.timer)
+    if (pending.timer !== undefined) clearTimeout(pending.timer)
     pending.reject(error)
   }
 
