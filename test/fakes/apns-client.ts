@@ -88,7 +88,7 @@ export const fake = {
 
 export type MemoryTokenCache = AdapterContext['sharedToken'] & {
   mints: number
-  calls: { key: string; renewIfOlderThanMs?: number; force?: boolean }[]
+  calls: { key: string; renewIfOlderThanMs?: number; rejected?: string }[]
 }
 
 /** src/db/tokens.ts hands a token out until this long before the expiry `mint` gave. */
@@ -96,8 +96,10 @@ const EXPIRY_MARGIN_MS = 5 * 60_000
 
 /**
  * The contract of `sharedToken` (src/db/tokens.ts), held in memory: the stored token while
- * `now < expiresAt - EXPIRY_MARGIN_MS` and younger than `renewIfOlderThanMs`, a fresh `mint()`
- * otherwise or when `force` is set; nothing is stored when `mint` throws.
+ * `now < expiresAt - EXPIRY_MARGIN_MS` (and younger than `renewIfOlderThanMs` when given) and
+ * not the `rejected` one, a fresh `mint()` otherwise; nothing is stored when `mint` throws. Of
+ * two renewals at once the first to finish is kept and returned to both, as D1's conditional
+ * write does.
  */
 export function memoryTokenCache(now: () => number): MemoryTokenCache {
   const stored = new Map<string, { token: string; expiresAt: number; mintedAt: number }>()
@@ -108,9 +110,11 @@ export function memoryTokenCache(now: () => number): MemoryTokenCache {
       known &&
       (opts.renewIfOlderThanMs === undefined || now() - known.mintedAt < opts.renewIfOlderThanMs)
     const fresh = known && now() < known.expiresAt - EXPIRY_MARGIN_MS
-    if (known && !opts.force && fresh && young) return known.token
+    if (known && known.token !== opts.rejected && fresh && young) return known.token
     const minted = await mint()
     cache.mints++
+    const winner = stored.get(key)
+    if (winner && winner !== known && winner.token !== opts.rejected) return winner.token
     stored.set(key, { ...minted, mintedAt: now() })
     return minted.token
   }) as MemoryTokenCache

@@ -432,7 +432,11 @@ describe('one provider token for the fleet (case 11)', () => {
     const result = await adapter(team).send(targets(tokens), message, options, ctx)
     expect(result).toStrictEqual({ outcomes: tokens.map(() => ({ kind: 'delivered' })) })
     expect(ctx.sharedToken.mints).toBe(2)
-    expect(ctx.sharedToken.calls.filter((c) => c.force)).toHaveLength(1)
+    const [before] = await fake.notifications(team)
+    const renewals = ctx.sharedToken.calls.filter((c) => c.rejected !== undefined)
+    expect(renewals.map((c) => `bearer ${c.rejected}`)).toStrictEqual([
+      before?.headers.authorization,
+    ])
     expect(await fake.stats(team)).toMatchObject({
       providerTokens: 2,
       answers: { ExpiredProviderToken: 6 },

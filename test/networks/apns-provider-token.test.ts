@@ -5,7 +5,6 @@ import {
   PROVIDER_TOKEN_LIFETIME_MS,
   PROVIDER_TOKEN_RENEW_AFTER_MS,
   providerTokenKey,
-  renewedProviderToken,
   signProviderToken,
 } from '../../src/networks/apns/provider-token'
 import { newTeam, testContext } from '../fakes/apns-client'
@@ -71,29 +70,38 @@ describe('the APNs provider token', () => {
     expect(expiresAt).toBe(Math.floor(NOW / 1000) * 1000 + 60 * 60_000)
   })
 
-  it('mints a new one when forced, even while the old one is young', async () => {
+  it('mints a new one when the young one is rejected', async () => {
     const team = await newTeam({ register: false })
     const ctx = testContext(() => NOW)
     const first = await apnsProviderToken(team, ctx)
-    const forced = await apnsProviderToken(team, { ...ctx, now: () => NOW + 1000 }, { force: true })
-    expect(ctx.sharedToken.calls.at(-1)?.force).toBe(true)
-    expect(forced.ok && first.ok && forced.token !== first.token).toBe(true)
+    if (!first.ok) throw new Error('no token')
+    const later = { ...ctx, now: () => NOW + 1000 }
+    const renewed = await apnsProviderToken(team, later, { rejected: first.token })
+    expect(ctx.sharedToken.calls.at(-1)).toStrictEqual({
+      key: providerTokenKey(team),
+      renewIfOlderThanMs: PROVIDER_TOKEN_RENEW_AFTER_MS,
+      rejected: first.token,
+    })
+    expect(renewed.ok && renewed.token !== first.token).toBe(true)
+    expect(ctx.sharedToken.mints).toBe(2)
   })
 
-  it('after a rejection, takes a token someone renewed meanwhile, and forces only if none', async () => {
+  it('after a rejection, takes a token someone renewed meanwhile, and mints only if none', async () => {
     const team = await newTeam({ register: false })
     const ctx = testContext(() => NOW)
     const rejected = await apnsProviderToken(team, ctx)
-    const renewedElsewhere = await apnsProviderToken(team, ctx, { force: true })
-    if (!rejected.ok || !renewedElsewhere.ok) throw new Error('no token')
+    if (!rejected.ok) throw new Error('no token')
+    const renewedElsewhere = await apnsProviderToken(team, ctx, { rejected: rejected.token })
 
-    expect(await renewedProviderToken(team, ctx, rejected.token)).toStrictEqual(renewedElsewhere)
+    expect(await apnsProviderToken(team, ctx, { rejected: rejected.token })).toStrictEqual(
+      renewedElsewhere,
+    )
     expect(ctx.sharedToken.mints).toBe(2)
 
-    const fresh = await renewedProviderToken(team, ctx, renewedElsewhere.token)
+    if (!renewedElsewhere.ok) throw new Error('no token')
+    const fresh = await apnsProviderToken(team, ctx, { rejected: renewedElsewhere.token })
     expect(fresh.ok && fresh.token !== renewedElsewhere.token).toBe(true)
     expect(ctx.sharedToken.mints).toBe(3)
-    expect(ctx.sharedToken.calls.at(-1)?.force).toBe(true)
   })
 
   it('is a value, not a throw, when the stored key cannot sign ES256', async () => {

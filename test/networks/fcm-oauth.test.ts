@@ -125,13 +125,19 @@ describe('fcmAccessToken', () => {
     expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([`fcm:${account.client_email}`])
   })
 
-  it('mints anew when forced, and stores nothing when minting fails', async () => {
+  it('mints anew when the token is rejected, and stores nothing when minting fails', async () => {
     const account = await newAccount()
     const ctx = testContext()
     const first = await fcmAccessToken(account, ctx, insecure)
-    const forced = await fcmAccessToken(account, ctx, { ...insecure, force: true })
-    expect(forced).toMatchObject({ ok: true })
-    expect(forced).not.toStrictEqual(first)
+    if (!first.ok) throw new Error('no token')
+    const renewed = await fcmAccessToken(account, ctx, { ...insecure, rejected: first.token })
+    expect(renewed).toMatchObject({ ok: true })
+    expect(renewed).not.toStrictEqual(first)
+    expect((await fake.stats(account)).mints).toBe(2)
+
+    // A batch that heard the 401 late, for the same old token, takes the renewed one.
+    const late = await fcmAccessToken(account, ctx, { ...insecure, rejected: first.token })
+    expect(late).toStrictEqual(renewed)
     expect((await fake.stats(account)).mints).toBe(2)
 
     const broken = { ...account, token_uri: 'http://127.0.0.1:9/token', client_email: 'x@y.z' }
