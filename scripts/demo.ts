@@ -1,17 +1,24 @@
 /// <reference types="node" />
-// `npm run demo`: one message, end to end, on this machine. It starts the fake Web Push service
-// and the fake FCM (test/fakes/) in this process, a real `wrangler dev` with fresh local D1 and
-// Queues (the integration harness, test/integration/wrangler-dev.ts), creates an application
-// with an `android` and a `web_push` variant, registers live, dead and flaky devices the way
-// devices do, sends one message with the master secret, and watches the metrics until every
-// variant is done. Then it checks the result from the outside: what the fakes received, which
-// installations are left. Exit code 0 when every live and flaky device got the message and
-// every dead one was pruned, 1 otherwise. The Worker and the fakes are stopped in every case.
+// `npm run demo`: one message, end to end, on this machine. It starts the fake Web Push service,
+// the fake FCM and the fake APNs (test/fakes/) in this process, a real `wrangler dev` with fresh
+// local D1 and Queues (the integration harness, test/integration/wrangler-dev.ts), creates an
+// application with an `android`, an `ios_token` and a `web_push` variant, registers live, dead
+// and flaky devices the way devices do, sends one message with the master secret, and watches
+// the metrics until every variant is done. Then it checks the result from the outside: what the
+// fakes received, which installations are left. Exit code 0 when every live and flaky device got
+// the message and every dead one was pruned, 1 otherwise. The Worker and the fakes are stopped
+// in every case.
+//
+// APNs goes through the Worker's own HTTP/2 client (APNS_TRANSPORT=h2, prior knowledge to the
+// fake's h2c port) unless `--transport fetch` or DEMO_APNS_TRANSPORT=fetch picks the `fetch`
+// transport and the fake's HTTP/1.1 port: `npm run demo -- --transport fetch`.
 //
 // Run through npm: tsx runs the TypeScript fakes as they are (Node's own type stripping cannot
 // resolve their extensionless imports), on the Node 22 of the `node` devDependency.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { type FakeApns, startFakeApns } from '../test/fakes/apns'
 import { type FakeFcm, startFakeFcm } from '../test/fakes/fcm'
 import { type FakePushService, startFakePushService } from '../test/fakes/webpush'
 import { type RunningWorker, startWorker } from '../test/integration/wrangler-dev'
@@ -24,11 +31,17 @@ const DONE_TIMEOUT_MS = 60_000
 const POLL_MS = 500
 const REGISTER_CONCURRENCY = 8
 
+/** What each variant's devices say they run; anything else is a browser. */
+const OPERATING_SYSTEMS: Record<string, string> = { android: 'android', ios_token: 'ios' }
+
 type Kind = 'live' | 'dead' | 'flaky'
 const KINDS: Kind[] = ['live', 'dead', 'flaky']
 
 type Device = { kind: Kind; installationId: string; token: string; endpoint?: string }
 type Variant = { variantID: string; secret: string; name: string; type: string }
+type Transport = 'h2' | 'fetch'
+/** What the ios_token variant is created with and the fake APNs is told about. */
+type AppleKey = { teamId: string; keyId: string; bundleId: string; privateKey: string }
 
 const AppAnswer = z.object({ pushApplicationID: z.string(), masterSecret: z.string() })
 const VariantAnswer = z.object({
@@ -38,7 +51,7 @@ const VariantAnswer = z.object({
   type: z.string(),
   publicKey: z.string().optional(),
 })
-const InstallationAnswer = z.object({ id: z.string() })
+const InstallationAnswer = z.object({ id: z.string(), deviceToken: z.string() })
 const SendAnswer = z.object({ id: z.string() })
 const VariantProgress = z.object({
   variantID: z.string(),
@@ -66,8 +79,23 @@ const FcmMessages = z.array(
   }),
 )
 const WebPayload = z.object({ alert: z.string(), 'aerogear-push-id': z.string() })
+const ApnsNotifications = z.array(
+  z.object({
+    token: z.string(),
+    protocol: z.enum(['http/1.1', 'h2']),
+    headers: z.record(z.string(), z.string()),
+    payload: z.object({ aps: z.object({ alert: z.unknown() }), 'aerogear-push-id': z.unknown() }),
+  }),
+)
+const ApnsStats = z.object({
+  providerTokens: z.number(),
+  requests: z.number(),
+  maxInFlight: z.number(),
+  answers: z.record(z.string(), z.number()),
+})
 const Unexpected = z.array(z.unknown())
 
+const transport = apnsTransport()
 const started = Date.now()
 const ALERT = 'Hello from Pushgate'
 const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -76,10 +104,11 @@ const step = (text: string) => console.log(`▸ ${text} (${since()})`)
 let worker: RunningWorker | undefined
 let webPush: FakePushService | undefined
 let fcm: FakeFcm | undefined
+let apns: FakeApns | undefined
 
 const stopAll = once(async () => {
   await worker?.stop().catch(() => {})
-  await Promise.all([webPush?.close(), fcm?.close()].map((p) => p?.catch(() => {})))
+  await Promise.all([webPush?.close(), fcm?.close(), apns?.close()].map((p) => p?.catch(() => {})))
 })
 
 let interrupted = false
@@ -104,13 +133,25 @@ try {
 process.exit(code)
 
 async function main(): Promise<number> {
-  ;[webPush, fcm] = await Promise.all([startFakePushService(), startFakeFcm()])
+  ;[webPush, fcm, apns] = await Promise.all([
+    startFakePushService(),
+    startFakeFcm(),
+    startFakeApns(),
+  ])
   step(`fake Web Push at ${webPush.url}, fake FCM at ${fcm.url}`)
+  step(`fake APNs at ${apns.url} (HTTP/1.1) and ${apns.h2Url} (HTTP/2, prior knowledge)`)
 
+  // The ios_token variant is a sandbox one (production false): its notifications go here.
+  const apnsEndpoint = transport === 'h2' ? apns.h2Url : apns.url
   worker = await startWorker({
-    vars: { ALLOW_INSECURE_ENDPOINTS: 'true', FCM_ENDPOINT: fcm.url },
+    vars: {
+      ALLOW_INSECURE_ENDPOINTS: 'true',
+      FCM_ENDPOINT: fcm.url,
+      APNS_ENDPOINT_SANDBOX: apnsEndpoint,
+      APNS_TRANSPORT: transport,
+    },
   })
-  step(`Pushgate (wrangler dev) at ${worker.url}`)
+  step(`Pushgate (wrangler dev) at ${worker.url}, APNS_TRANSPORT=${transport} to ${apnsEndpoint}`)
   const api = client(worker)
 
   const app = AppAnswer.parse(await api.admin('POST', '/rest/applications', { name: 'Demo' }))
@@ -119,6 +160,17 @@ async function main(): Promise<number> {
   const android = VariantAnswer.parse(
     await api.admin('POST', `${appPath}/android`, { name: 'Android app', serviceAccount: account }),
   )
+  const apple = await appleKey(apns.url)
+  const ios = VariantAnswer.parse(
+    await api.admin('POST', `${appPath}/ios_token`, {
+      name: 'iOS app',
+      privateKey: apple.privateKey,
+      keyId: apple.keyId,
+      teamId: apple.teamId,
+      bundleId: apple.bundleId,
+      production: false,
+    }),
+  )
   const web = VariantAnswer.parse(
     await api.admin('POST', `${appPath}/web_push`, {
       name: 'Website',
@@ -126,11 +178,33 @@ async function main(): Promise<number> {
     }),
   )
   const publicKey = z.string().parse(web.publicKey)
-  step('application with an android and a web_push variant (VAPID generated by Pushgate)')
+  step('application with an android, an ios_token and a web_push variant (VAPID by Pushgate)')
+  step(`ios_token: a fresh ES256 .p8, team ${apple.teamId}, key ${apple.keyId}, sandbox`)
 
   const androidDevices = await register(api, android, androidSpecs())
+  const iosSpecs = await iosDeviceSpecs(apns.url)
+  const iosDevices = await register(api, ios, iosSpecs)
+  // Apple's 410 carries when the token stopped being valid; Pushgate prunes only devices that
+  // registered before that. These became invalid a moment after their registration.
+  await control(
+    apns.url,
+    'POST',
+    '/_devices',
+    iosDevices
+      .filter((d) => d.kind === 'dead')
+      .map((d) => ({ token: d.token, behaviour: 'unregistered', timestamp: Date.now() + 1 })),
+  )
   const webDevices = await register(api, web, await webSpecs(webPush.url, publicKey))
-  step(`registered ${androidDevices.length + webDevices.length} devices through the registry`)
+  step(
+    `registered ${androidDevices.length + iosDevices.length + webDevices.length} devices ` +
+      'through the registry',
+  )
+  const spelled = iosSpecs.find((spec) => spec.deviceToken !== spec.token)
+  if (spelled) {
+    step(
+      `iOS token sent as "${shorten(String(spelled.deviceToken))}", stored as "${shorten(spelled.token ?? '')}"`,
+    )
+  }
 
   const sent = SendAnswer.parse(
     await api.basic('POST', '/rest/sender', app.pushApplicationID, app.masterSecret, {
@@ -142,22 +216,29 @@ async function main(): Promise<number> {
       config: { ttl: 3600 },
     }),
   )
-  step(`sent message ${sent.id}; waiting until every variant is done`)
+  step(`sent message ${sent.id}; waiting until every variant is done (delivered/receivers)`)
 
   const job = await waitUntilDone(api, sent.id)
-  const names = new Map([android, web].map((v) => [v.variantID, v.name]))
+  const variants = [android, ios, web]
+  const names = new Map(variants.map((v) => [v.variantID, v.name]))
   console.log()
   printTable(job, names)
   console.log()
 
+  const apnsCheck = await checkApns(apns.url, apple.teamId, iosDevices, sent.id)
+  console.log(apnsCheck.summary)
+  console.log()
+
   const problems = [
-    ...checkCounts(job, [android, web]),
+    ...checkCounts(job, variants),
     ...(await checkFcm(fcm.url, account.project_id, androidDevices, sent.id)),
+    ...apnsCheck.problems,
     ...(await checkWebPush(webPush.url, webDevices, sent.id)),
     ...(await checkInstallations(api, android, androidDevices)),
+    ...(await checkInstallations(api, ios, iosDevices)),
     ...(await checkInstallations(api, web, webDevices)),
   ]
-  const all = [...androidDevices, ...webDevices]
+  const all = [...androidDevices, ...iosDevices, ...webDevices]
   const count = (kind: Kind) => all.filter((d) => d.kind === kind).length
   if (problems.length > 0) {
     for (const problem of problems) console.log(`  ✗ ${problem}`)
@@ -171,6 +252,21 @@ async function main(): Promise<number> {
       `(${since()})`,
   )
   return 0
+}
+
+/** `--transport h2|fetch`, else DEMO_APNS_TRANSPORT, else h2. */
+function apnsTransport(): Transport {
+  let flag: string | undefined
+  try {
+    flag = parseArgs({ options: { transport: { type: 'string' } } }).values.transport
+  } catch (error) {
+    console.error(`demo: ${error instanceof Error ? error.message : error}`)
+    process.exit(2)
+  }
+  const chosen = flag ?? process.env.DEMO_APNS_TRANSPORT ?? 'h2'
+  if (chosen === 'h2' || chosen === 'fetch') return chosen
+  console.error(`demo: the APNs transport is h2 or fetch, not "${chosen}"`)
+  process.exit(2)
 }
 
 // --- HTTP -----------------------------------------------------------------------------------
@@ -242,7 +338,35 @@ async function serviceAccount(fcmUrl: string) {
   }
 }
 
-type Spec = { kind: Kind; deviceToken: string | z.infer<typeof Subscription>; endpoint?: string }
+/**
+ * A signing key as Apple Developer hands it out (a .p8 file: P-256, PKCS#8 PEM) with its key id,
+ * the team id and a bundle id; the fake APNs gets the public half to check provider tokens.
+ */
+async function appleKey(apnsUrl: string): Promise<AppleKey> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  })
+  const appleId = () => randomBytes(5).toString('hex').toUpperCase()
+  const key = {
+    teamId: appleId(),
+    keyId: appleId(),
+    bundleId: `com.example.pushgate-demo-${randomBytes(3).toString('hex')}`,
+    privateKey,
+  }
+  const { teamId, keyId, bundleId } = key
+  await control(apnsUrl, 'POST', '/_teams', { teamId, keyId, publicKey, bundleId })
+  return key
+}
+
+type Spec = {
+  kind: Kind
+  deviceToken: string | z.infer<typeof Subscription>
+  /** The token as Pushgate stores and sends it, when it differs from `deviceToken`. */
+  token?: string
+  endpoint?: string
+}
 
 /** FCM registration tokens; the fake FCM reads the behaviour from the token's first word. */
 function androidSpecs(): Spec[] {
@@ -257,6 +381,33 @@ function androidSpecs(): Spec[] {
       deviceToken: `${word[kind]}-${randomUUID().replaceAll('-', '')}:APA91b${'x'.repeat(120)}`,
     })),
   )
+}
+
+/**
+ * APNs device tokens: 32 random bytes in hex. The fake is told how each answers (a dead one
+ * after registration, see main); the first live one is registered the way old iOS clients send
+ * it, NSData's description `<1e2122ba 4ccabb8e ...>`, here in upper case.
+ */
+async function iosDeviceSpecs(apnsUrl: string): Promise<Spec[]> {
+  const specs: Spec[] = KINDS.flatMap((kind) =>
+    Array.from({ length: AUDIENCE[kind] }, () => {
+      const token = randomBytes(32).toString('hex')
+      return { kind, deviceToken: token, token }
+    }),
+  )
+  const first = specs[0]
+  if (first?.token) {
+    const groups = first.token.toUpperCase().match(/.{8}/g) ?? []
+    first.deviceToken = `<${groups.join(' ')}>`
+  }
+  const behaviours = specs
+    .filter((spec) => spec.kind !== 'dead')
+    .map((spec) => ({
+      token: spec.token,
+      behaviour: spec.kind === 'flaky' ? `flaky${FLAKY_FAILURES}` : 'ok',
+    }))
+  await control(apnsUrl, 'POST', '/_devices', behaviours)
+  return specs
 }
 
 /** Real subscriptions from the fake push service, bound to the variant's VAPID key. */
@@ -286,14 +437,17 @@ async function register(api: Api, variant: Variant, specs: Spec[]): Promise<Devi
         const registration = {
           deviceToken: spec.deviceToken,
           alias: `${variant.type}-user-${i + j}@example.com`,
-          operatingSystem: variant.type === 'android' ? 'android' : 'web',
+          operatingSystem: OPERATING_SYSTEMS[variant.type] ?? 'web',
           categories: ['demo'],
         }
         const { variantID, secret } = variant
         const path = '/rest/registry/device'
         const answer = await api.basic('POST', path, variantID, secret, registration)
         const token =
-          typeof spec.deviceToken === 'string' ? spec.deviceToken : JSON.stringify(spec.deviceToken)
+          spec.token ??
+          (typeof spec.deviceToken === 'string'
+            ? spec.deviceToken
+            : JSON.stringify(spec.deviceToken))
         const { id } = InstallationAnswer.parse(answer)
         return { kind: spec.kind, installationId: id, token, endpoint: spec.endpoint }
       }),
@@ -325,7 +479,7 @@ async function waitUntilDone(api: Api, id: string): Promise<Job> {
 
 function progressLine(v: z.infer<typeof VariantProgress>): string {
   if (v.receivers === 0 && v.status !== 'done') return `${v.type} planning`
-  return `${v.type} ${v.delivered}/${v.receivers} delivered, ${v.pending} pending`
+  return `${v.type} ${v.delivered}/${v.receivers}, ${v.pending} pending`
 }
 
 function printTable(job: Job, names: Map<string, string>) {
@@ -410,6 +564,67 @@ async function checkFcm(fcmUrl: string, project: string, devices: Device[], push
   return problems
 }
 
+/**
+ * What the fake APNs accepted and answered for the team. It records a notification only once it
+ * accepted it: a flaky device is recorded after its 503s (counted in the team's answers), a dead
+ * one never. Every notification must carry the same provider token, and have come over the
+ * protocol of the chosen transport.
+ */
+async function checkApns(apnsUrl: string, teamId: string, devices: Device[], pushId: string) {
+  const problems: string[] = []
+  const team = encodeURIComponent(teamId)
+  const notifications = ApnsNotifications.parse(
+    await control(apnsUrl, 'GET', `/_notifications?teamId=${team}`),
+  )
+  const stats = ApnsStats.parse(await control(apnsUrl, 'GET', `/_stats?teamId=${team}`))
+  const received = new Map<string, number>()
+  for (const n of notifications) received.set(n.token, (received.get(n.token) ?? 0) + 1)
+  for (const device of devices) {
+    const times = received.get(device.token) ?? 0
+    if (device.kind !== 'dead' && times !== 1) {
+      problems.push(`ios_token ${device.kind} device received ${times} notifications, expected 1`)
+    }
+    if (device.kind === 'dead' && times > 0) problems.push('ios_token dead device accepted one')
+  }
+  if (notifications.some((n) => n.payload.aps.alert !== ALERT)) {
+    problems.push('an APNs payload does not carry the alert that was sent')
+  }
+  if (notifications.some((n) => n.payload['aerogear-push-id'] !== pushId)) {
+    problems.push('an APNs payload lacks the push message id')
+  }
+  const protocol = transport === 'h2' ? 'h2' : 'http/1.1'
+  const other = notifications.filter((n) => n.protocol !== protocol).length
+  if (other > 0) problems.push(`${other} APNs notifications came over another protocol`)
+  const providerTokens = new Set(notifications.map((n) => n.headers.authorization)).size
+  if (providerTokens !== 1) problems.push(`${providerTokens} provider tokens, expected 1`)
+  if (stats.providerTokens !== 1) {
+    problems.push(`the fake accepted ${stats.providerTokens} provider tokens, expected 1`)
+  }
+  const count = (kind: Kind) => devices.filter((d) => d.kind === kind).length
+  const expected: Record<string, number> = {
+    '200': count('live') + count('flaky'),
+    Unregistered: count('dead'),
+    ServiceUnavailable: count('flaky') * FLAKY_FAILURES,
+  }
+  const answers = Object.entries(stats.answers)
+    .map(([answer, n]) => `${answer} ×${n}`)
+    .join(', ')
+  const wanted = Object.entries(expected)
+    .map(([answer, n]) => `${answer} ×${n}`)
+    .join(', ')
+  const keys = new Set([...Object.keys(expected), ...Object.keys(stats.answers)])
+  if ([...keys].some((k) => (stats.answers[k] ?? 0) !== (expected[k] ?? 0))) {
+    problems.push(`the fake APNs answered ${answers}; expected ${wanted}`)
+  }
+  const unexpected = Unexpected.parse(await control(apnsUrl, 'GET', '/_unexpected'))
+  if (unexpected.length > 0) problems.push(`fake APNs got ${unexpected.length} unexpected requests`)
+  const over = protocol === 'h2' ? "HTTP/2 (Pushgate's own client)" : 'HTTP/1.1 (fetch)'
+  const summary =
+    `fake APNs over ${over}: ${stats.requests} requests, at most ${stats.maxInFlight} in ` +
+    `flight, answered ${answers}\nprovider tokens minted: ${providerTokens}`
+  return { problems, summary }
+}
+
 /** Every push the fake Web Push service answered, in order, per subscription. */
 async function checkWebPush(base: string, devices: Device[], pushId: string): Promise<string[]> {
   const problems: string[] = []
@@ -438,14 +653,17 @@ async function checkWebPush(base: string, devices: Device[], pushId: string): Pr
   return problems
 }
 
-/** Through the admin installations API: dead devices are gone, the others are kept. */
+/**
+ * Through the admin installations API: dead devices are gone, the others are kept with the token
+ * in its stored form (an iOS token normalised to lower-case hex).
+ */
 async function checkInstallations(api: Api, variant: Variant, devices: Device[]) {
   const problems: string[] = []
-  const left = new Set<string>()
+  const left = new Map<string, string>()
   for (let page = 0; ; page++) {
     const path = `/rest/applications/${variant.variantID}/installations?page=${page}&per_page=50`
     const items = z.array(InstallationAnswer).parse(await api.admin('GET', path))
-    for (const item of items) left.add(item.id)
+    for (const item of items) left.set(item.id, item.deviceToken)
     if (items.length < 50) break
   }
   for (const device of devices) {
@@ -453,6 +671,9 @@ async function checkInstallations(api: Api, variant: Variant, devices: Device[])
     if (device.kind === 'dead' && kept) problems.push(`${variant.type}: a dead device was kept`)
     if (device.kind !== 'dead' && !kept) {
       problems.push(`${variant.type}: a ${device.kind} device was pruned`)
+    }
+    if (kept && variant.type !== 'web_push' && left.get(device.installationId) !== device.token) {
+      problems.push(`${variant.type}: a device token was stored in another form`)
     }
   }
   return problems
@@ -466,6 +687,11 @@ function once(fn: () => Promise<void>): () => Promise<void> {
     done ??= fn()
     return done
   }
+}
+
+/** The start and end of a long token, for one line. */
+function shorten(token: string): string {
+  return token.length <= 32 ? token : `${token.slice(0, 18)}…${token.slice(-9)}`
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,7 +9,7 @@
  * connection that received GOAWAY or failed is replaced on the next request; the requests it
  * could not carry come back as retryable errors, so the adapter sends them again, not lost.
  */
-import { H2Connection, openH2 } from './h2/connection'
+import { type H2Connection, openH2 } from './h2/connection'
 import { H2Error } from './h2/errors'
 import type { ApnsResponse, ApnsTransport, ApnsTransportError } from './transport'
 
