@@ -9,9 +9,10 @@
 // the message and every dead one was pruned, 1 otherwise. The Worker and the fakes are stopped
 // in every case.
 //
-// APNs goes through the Worker's own HTTP/2 client (APNS_TRANSPORT=h2, prior knowledge to the
-// fake's h2c port) unless `--transport fetch` or DEMO_APNS_TRANSPORT=fetch picks the `fetch`
-// transport and the fake's HTTP/1.1 port: `npm run demo -- --transport fetch`.
+// APNs goes through the Worker's own HTTP/2 client (APNS_TRANSPORT=h2: prior knowledge to an
+// HTTP/2 port of the fake APNs, which counts connections and streams) unless `--transport fetch`
+// or DEMO_APNS_TRANSPORT=fetch picks the `fetch` transport and the fake's HTTP/1.1 port:
+// `npm run demo -- --transport fetch`.
 //
 // Run through npm: tsx runs the TypeScript fakes as they are (Node's own type stripping cannot
 // resolve their extensionless imports), on the Node 22 of the `node` devDependency.
@@ -37,7 +38,15 @@ const OPERATING_SYSTEMS: Record<string, string> = { android: 'android', ios_toke
 type Kind = 'live' | 'dead' | 'flaky'
 const KINDS: Kind[] = ['live', 'dead', 'flaky']
 
-type Device = { kind: Kind; installationId: string; token: string; endpoint?: string }
+type Device = {
+  kind: Kind
+  installationId: string
+  /** The token as Pushgate should store and send it. */
+  token: string
+  /** The deviceToken the registry answered with. */
+  stored: string
+  endpoint?: string
+}
 type Variant = { variantID: string; secret: string; name: string; type: string }
 type Transport = 'h2' | 'fetch'
 /** What the ios_token variant is created with and the fake APNs is told about. */
@@ -93,6 +102,13 @@ const ApnsStats = z.object({
   maxInFlight: z.number(),
   answers: z.record(z.string(), z.number()),
 })
+const H2Server = z.object({ id: z.string(), url: z.string() })
+const H2Stats = z.object({
+  sessions: z.number(),
+  streams: z.number(),
+  maxInFlight: z.number(),
+  resets: z.number(),
+})
 const Unexpected = z.array(z.unknown())
 
 const transport = apnsTransport()
@@ -139,10 +155,17 @@ async function main(): Promise<number> {
     startFakeApns(),
   ])
   step(`fake Web Push at ${webPush.url}, fake FCM at ${fcm.url}`)
-  step(`fake APNs at ${apns.url} (HTTP/1.1) and ${apns.h2Url} (HTTP/2, prior knowledge)`)
+  // For h2, a port of its own on the fake (same handler and state, Apple's 1-then-1000 streams)
+  // that also counts connections and streams; the fetch transport speaks HTTP/1.1.
+  const h2 = transport === 'h2' ? H2Server.parse(await control(apns.url, 'POST', '/_h2', {})) : null
+  step(
+    h2
+      ? `fake APNs at ${h2.url} (HTTP/2, prior knowledge), control API at ${apns.url}`
+      : `fake APNs at ${apns.url} (HTTP/1.1)`,
+  )
 
   // The ios_token variant is a sandbox one (production false): its notifications go here.
-  const apnsEndpoint = transport === 'h2' ? apns.h2Url : apns.url
+  const apnsEndpoint = h2?.url ?? apns.url
   worker = await startWorker({
     vars: {
       ALLOW_INSECURE_ENDPOINTS: 'true',
@@ -199,11 +222,12 @@ async function main(): Promise<number> {
     `registered ${androidDevices.length + iosDevices.length + webDevices.length} devices ` +
       'through the registry',
   )
-  const spelled = iosSpecs.find((spec) => spec.deviceToken !== spec.token)
-  if (spelled) {
-    step(
-      `iOS token sent as "${shorten(String(spelled.deviceToken))}", stored as "${shorten(spelled.token ?? '')}"`,
-    )
+  // The one iOS token registered in NSData's spelling, and what the registry answered.
+  const spelled = iosSpecs.findIndex((spec) => spec.deviceToken !== spec.token)
+  const answered = iosDevices[spelled]
+  if (answered) {
+    const sent = String(iosSpecs[spelled]?.deviceToken)
+    step(`iOS token registered as "${shorten(sent)}", stored as "${shorten(answered.stored)}"`)
   }
 
   const sent = SendAnswer.parse(
@@ -216,7 +240,8 @@ async function main(): Promise<number> {
       config: { ttl: 3600 },
     }),
   )
-  step(`sent message ${sent.id}; waiting until every variant is done (delivered/receivers)`)
+  step(`sent message ${sent.id}`)
+  step('following its metrics until every variant is done (delivered/receivers, pending)')
 
   const job = await waitUntilDone(api, sent.id)
   const variants = [android, ios, web]
@@ -225,7 +250,7 @@ async function main(): Promise<number> {
   printTable(job, names)
   console.log()
 
-  const apnsCheck = await checkApns(apns.url, apple.teamId, iosDevices, sent.id)
+  const apnsCheck = await checkApns(apns.url, h2?.id, apple.teamId, iosDevices, sent.id)
   console.log(apnsCheck.summary)
   console.log()
 
@@ -448,8 +473,8 @@ async function register(api: Api, variant: Variant, specs: Spec[]): Promise<Devi
           (typeof spec.deviceToken === 'string'
             ? spec.deviceToken
             : JSON.stringify(spec.deviceToken))
-        const { id } = InstallationAnswer.parse(answer)
-        return { kind: spec.kind, installationId: id, token, endpoint: spec.endpoint }
+        const { id, deviceToken: stored } = InstallationAnswer.parse(answer)
+        return { kind: spec.kind, installationId: id, token, stored, endpoint: spec.endpoint }
       }),
     )
     devices.push(...stored)
@@ -570,7 +595,13 @@ async function checkFcm(fcmUrl: string, project: string, devices: Device[], push
  * one never. Every notification must carry the same provider token, and have come over the
  * protocol of the chosen transport.
  */
-async function checkApns(apnsUrl: string, teamId: string, devices: Device[], pushId: string) {
+async function checkApns(
+  apnsUrl: string,
+  h2Id: string | undefined,
+  teamId: string,
+  devices: Device[],
+  pushId: string,
+) {
   const problems: string[] = []
   const team = encodeURIComponent(teamId)
   const notifications = ApnsNotifications.parse(
@@ -607,6 +638,7 @@ async function checkApns(apnsUrl: string, teamId: string, devices: Device[], pus
     ServiceUnavailable: count('flaky') * FLAKY_FAILURES,
   }
   const answers = Object.entries(stats.answers)
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([answer, n]) => `${answer} ×${n}`)
     .join(', ')
   const wanted = Object.entries(expected)
@@ -618,10 +650,22 @@ async function checkApns(apnsUrl: string, teamId: string, devices: Device[], pus
   }
   const unexpected = Unexpected.parse(await control(apnsUrl, 'GET', '/_unexpected'))
   if (unexpected.length > 0) problems.push(`fake APNs got ${unexpected.length} unexpected requests`)
-  const over = protocol === 'h2' ? "HTTP/2 (Pushgate's own client)" : 'HTTP/1.1 (fetch)'
-  const summary =
-    `fake APNs over ${over}: ${stats.requests} requests, at most ${stats.maxInFlight} in ` +
-    `flight, answered ${answers}\nprovider tokens minted: ${providerTokens}`
+  let how = `${stats.requests} requests over HTTP/1.1 from the fetch transport`
+  if (h2Id) {
+    const h2 = H2Stats.parse(await control(apnsUrl, 'GET', `/_h2/${h2Id}`))
+    if (h2.streams !== stats.requests) {
+      problems.push(`${h2.streams} HTTP/2 streams for ${stats.requests} APNs requests`)
+    }
+    if (h2.resets > 0) problems.push(`${h2.resets} HTTP/2 streams were reset`)
+    how =
+      `${h2.streams} streams on ${h2.sessions} HTTP/2 connections from Pushgate's own client, ` +
+      `up to ${h2.maxInFlight} at once`
+  }
+  const summary = [
+    `fake APNs: ${how}`,
+    `fake APNs answered: ${answers}`,
+    `provider tokens minted: ${providerTokens}`,
+  ].join('\n')
   return { problems, summary }
 }
 
@@ -689,9 +733,13 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   }
 }
 
-/** The start and end of a long token, for one line. */
+/** The first 16 and the last 8 hex digits of a token, in the spelling it was given. */
 function shorten(token: string): string {
-  return token.length <= 32 ? token : `${token.slice(0, 18)}…${token.slice(-9)}`
+  const spaced = token.startsWith('<')
+  const hex = token.replace(/[ <>]/g, '')
+  if (hex.length <= 24) return token
+  const [head, tail] = [hex.slice(0, 16), hex.slice(-8)]
+  return spaced ? `<${head.slice(0, 8)} ${head.slice(8)} … ${tail}>` : `${head}…${tail}`
 }
 
 function sleep(ms: number): Promise<void> {
