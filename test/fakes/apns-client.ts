@@ -7,7 +7,7 @@ import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose'
 import { inject } from 'vitest'
 import type { AdapterContext } from '../../src/networks/adapter'
 import type { ApnsVariant } from '../../src/networks/apns/adapter'
-import type { Behaviour, RecordedNotification } from './apns'
+import type { Behaviour, H2Options, RecordedNotification } from './apns'
 
 export const apnsUrl = () => inject('apnsUrl')
 export const apnsH2Url = () => inject('apnsH2Url')
@@ -84,6 +84,25 @@ export const fake = {
   clock: (team: TestTeam, now: number | null) =>
     control('POST', '/_clock', { teamId: team.teamId, now }),
   unexpected: () => control('GET', '/_unexpected') as Promise<unknown[]>,
+}
+
+/** What `GET /_h2/<id>` reports of a dedicated HTTP/2 server, over all its connections. */
+export type H2ServerStats = {
+  sessions: number
+  streams: number
+  /** The most streams in flight at once on one connection. */
+  maxInFlight: number
+  goaways: number
+  resets: number
+}
+
+/**
+ * A dedicated HTTP/2 server of the fake (same teams, devices and notifications) with its own
+ * stream limits and GOAWAY behaviour, and its own statistics.
+ */
+export async function h2Server(options: H2Options = {}) {
+  const { id, url } = (await control('POST', '/_h2', options)) as { id: string; url: string }
+  return { url, stats: () => control('GET', `/_h2/${id}`) as Promise<H2ServerStats> }
 }
 
 export type MemoryTokenCache = AdapterContext['sharedToken'] & {

@@ -111,7 +111,11 @@ export type H2Options = {
   maxConcurrentStreams?: number
   /** MAX_CONCURRENT_STREAMS once a valid provider token was seen on it; 1000. */
   raiseTo?: number
-  /** Sends GOAWAY and closes the connection once this many streams were answered on it. */
+  /**
+   * Sends GOAWAY and closes the connection once this many streams were answered on it, the last
+   * of them as the last stream id. Streams above it still waiting (`slow`) are refused: neither
+   * answered nor recorded.
+   */
   goawayAfter?: number
   /** The reason in the GOAWAY's debug data, as Apple sends it: `{"reason": ...}`. */
   goawayReason?: string
@@ -423,6 +427,9 @@ async function deliver(
 
   const answer = await behave(state, team, token, res)
   if (answer) return answer
+  // A GOAWAY went out while this one waited, with a last stream id below it: nghttp2 closed the
+  // stream with REFUSED_STREAM, and Apple promises such a request was not processed.
+  if ('stream' in req && req.stream.rstCode === h2.NGHTTP2_REFUSED_STREAM) return 'stall'
 
   const recorded: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) {

@@ -7,17 +7,28 @@
  * Connections are pooled per consumer invocation, one per (endpoint, signing key): sockets belong
  * to the invocation that opened them, and the pool is closed when the invocation ends. A
  * connection that received GOAWAY or failed is replaced on the next request; the requests it
- * could not carry come back as retryable errors, so the adapter sends them again, not lost.
+ * could not carry come back as retryable errors, so the adapter sends them again, not lost. One
+ * going away still answers the streams it took, then closes itself.
  */
 import { type H2Connection, openH2 } from './h2/connection'
 import { H2Error } from './h2/errors'
 import type { ApnsResponse, ApnsTransport, ApnsTransportError } from './transport'
 
-/** Until the server's SETTINGS say otherwise, one stream at a time (RFC 9113 §6.5.2). */
-const FIRST_STREAMS = 1
+/**
+ * What the adapter may have in flight on a connection whose server names no
+ * MAX_CONCURRENT_STREAMS (unlimited, RFC 9113 §6.5.2): the least that section recommends a
+ * server allow. Apple names its limit; this is for other servers.
+ */
+const UNNAMED_LIMIT_STREAMS = 100
 
 export class H2Pool {
   private readonly connections = new Map<string, H2Connection>()
+  /**
+   * Replaced connections not closed yet. After a GOAWAY the streams at or below its last id are
+   * still being answered, and the connection closes itself after the last one (h2/connection.ts).
+   * Closing it on replacement would fail requests Apple has taken: sent again, delivered twice.
+   */
+  private readonly draining = new Set<H2Connection>()
 
   constructor(private readonly open: (endpoint: string) => H2Connection = openH2) {}
 
@@ -28,13 +39,18 @@ export class H2Pool {
     if (known?.isUsable()) return known
     const fresh = this.open(endpoint)
     this.connections.set(id, fresh)
-    if (known) void known.close()
+    if (known) {
+      this.draining.add(known)
+      void known.closed.then(() => this.draining.delete(known))
+    }
     return fresh
   }
 
+  /** Closes every connection, draining ones included: sockets end with the invocation. */
   async close() {
-    const all = [...this.connections.values()]
+    const all = [...this.connections.values(), ...this.draining]
     this.connections.clear()
+    this.draining.clear()
     await Promise.all(all.map((c) => c.close().catch(() => undefined)))
   }
 }
@@ -44,7 +60,8 @@ export function h2Transport(pool: H2Pool, endpoint: string, key: string): ApnsTr
   return {
     get maxInFlight() {
       const current = pool.connection(endpoint, key).stats.maxConcurrentStreams
-      return Number.isFinite(current) && current > 0 ? current : FIRST_STREAMS
+      // A limit of 0 (the server pauses new streams) still lets one wait in the connection.
+      return Number.isFinite(current) ? Math.max(current, 1) : UNNAMED_LIMIT_STREAMS
     },
     async send(request, { timeoutMs }): Promise<ApnsResponse | ApnsTransportError> {
       const connection = pool.connection(endpoint, key)
