@@ -13,6 +13,7 @@
  * DeviceTokenNotForTopic) reports the variant instead of pruning its whole audience.
  */
 import type { BatchResult, NetworkAdapter, Outcome, Target, VariantProblem } from '../adapter'
+import { BatchToken } from '../batch-token'
 import { type ApnsVerdict, classifyApns } from './classify'
 import {
   apnsProviderToken,
@@ -106,7 +107,7 @@ async function postOne(
 // wrong: that is the variant's problem, not a reason to mint again.
 async function deliver(
   target: Target,
-  tokens: BatchToken,
+  tokens: BatchToken<ProviderTokenResult>,
   post: (target: Target, apnsId: string, bearer: string) => Promise<ApnsVerdict>,
 ): Promise<DeviceVerdict> {
   if (!HEX_TOKEN.test(target.token)) return { kind: 'invalid_token', reason: 'malformed_token' }
@@ -210,28 +211,4 @@ async function forEachInFlight<T>(
     running.add(started)
   }
   await Promise.all(running)
-}
-
-/**
- * The batch's provider token: renewed at most once, however many requests see it expire. The
- * first request to see it names the token Apple refused, always the batch's first: a request
- * sent with the renewed token finds the renewal already made.
- */
-class BatchToken {
-  private renewal: Promise<ProviderTokenResult> | undefined
-
-  constructor(
-    private readonly first: string,
-    private readonly renewToken: (rejected: string) => Promise<ProviderTokenResult>,
-  ) {}
-
-  async current(): Promise<string> {
-    const renewed = this.renewal && (await this.renewal)
-    return renewed?.ok ? renewed.token : this.first
-  }
-
-  renew(rejected: string): Promise<ProviderTokenResult> {
-    this.renewal ??= this.renewToken(rejected)
-    return this.renewal
-  }
 }

@@ -18,6 +18,7 @@ import type {
   Target,
   VariantProblem,
 } from '../adapter'
+import { BatchToken } from '../batch-token'
 import { classifyFcm, type FcmVerdict, parseFcmError } from './classify'
 import { fcmAccessToken, type TokenResult } from './oauth'
 import type { ServiceAccount } from './service-account'
@@ -68,7 +69,7 @@ export function createFcmAdapter(opts: FcmAdapterOptions): NetworkAdapter {
 // One device: send, and after a 401 send once more with the batch's renewed token.
 async function deliver(
   target: Target,
-  tokens: BatchToken,
+  tokens: BatchToken<TokenResult>,
   post: (target: Target, bearer: string) => Promise<FcmVerdict>,
 ): Promise<DeviceVerdict> {
   const used = await tokens.current()
@@ -169,28 +170,4 @@ function tokenFailure(failure: Exclude<TokenResult, { ok: true }>): DeviceVerdic
   return failure.kind === 'retry'
     ? { kind: 'retry', reason: failure.reason }
     : { kind: 'variant_problem', reason: failure.reason }
-}
-
-/**
- * The batch's access token: renewed at most once, however many requests see a 401 at once. The
- * first request to see one names the token FCM refused, always the batch's first: a request sent
- * with the renewed token finds the renewal already made.
- */
-class BatchToken {
-  private renewal: Promise<TokenResult> | undefined
-
-  constructor(
-    private readonly first: string,
-    private readonly renewToken: (rejected: string) => Promise<TokenResult>,
-  ) {}
-
-  async current(): Promise<string> {
-    const renewed = this.renewal && (await this.renewal)
-    return renewed?.ok ? renewed.token : this.first
-  }
-
-  renew(rejected: string): Promise<TokenResult> {
-    this.renewal ??= this.renewToken(rejected)
-    return this.renewal
-  }
 }
