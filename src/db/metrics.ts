@@ -2,7 +2,7 @@
  * Reads for the metrics API: jobs with their per-variant counters and reasons, and the
  * dashboard's totals. Counters are read as stored; the pipeline keeps them consistent.
  */
-import { and, count, desc, eq, gt, inArray, sql, sum } from 'drizzle-orm'
+import { and, count, desc, eq, gt, gte, inArray, sql, sum } from 'drizzle-orm'
 import { chunk, type Db, MAX_BOUND_PARAMETERS } from './client'
 import { applications, installations, jobReasons, jobVariants, pushJobs, variants } from './schema'
 
@@ -146,4 +146,48 @@ export async function countOpen(db: Db, jobId: string, applicationId: string, no
     .where(and(eq(pushJobs.id, jobId), eq(pushJobs.applicationId, applicationId)))
     .returning({ id: pushJobs.id })
   return updated.length === 1
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Sends and their outcomes per UTC day since `since`, oldest first; days without a send are
+ * absent. `day` is the day's start (Unix ms). Outcomes add up the per-variant counters.
+ */
+export async function dailyOutcomes(db: Db, since: number) {
+  // A literal, not a bound parameter: D1 binds JS numbers as REAL, and the division must be
+  // SQLite's integer division to floor each time to its day.
+  const dayMs = sql.raw(String(DAY_MS))
+  const day = sql<number>`(${pushJobs.submitDate} / ${dayMs}) * ${dayMs}`
+  const [sends, outcomes] = await Promise.all([
+    db
+      .select({ day, sends: count() })
+      .from(pushJobs)
+      .where(gte(pushJobs.submitDate, since))
+      .groupBy(day),
+    db
+      .select({
+        day,
+        delivered: sql<number>`coalesce(sum(${jobVariants.delivered}), 0)`,
+        failed: sql<number>`coalesce(sum(${jobVariants.failed}), 0)`,
+        pruned: sql<number>`coalesce(sum(${jobVariants.invalidTokens}), 0)`,
+      })
+      .from(jobVariants)
+      .innerJoin(pushJobs, eq(pushJobs.id, jobVariants.jobId))
+      .where(gte(pushJobs.submitDate, since))
+      .groupBy(day),
+  ])
+  const byDay = new Map(outcomes.map((o) => [Number(o.day), o]))
+  return sends
+    .map((s) => {
+      const o = byDay.get(Number(s.day))
+      return {
+        day: Number(s.day),
+        sends: s.sends,
+        delivered: Number(o?.delivered ?? 0),
+        failed: Number(o?.failed ?? 0),
+        pruned: Number(o?.pruned ?? 0),
+      }
+    })
+    .sort((a, b) => a.day - b.day)
 }

@@ -4,7 +4,9 @@
  */
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { mount } from 'hono/mount'
 import { requireAdmin } from '../auth/admin'
+import { adminUi } from '../ui'
 import { applicationRoutes } from './admin/applications'
 import { exportRoutes, installationRoutes } from './admin/installations'
 import { variantRoutes } from './admin/variants'
@@ -50,6 +52,14 @@ app.route('/rest/applications', installationRoutes)
 app.route('/rest/applications', variantRoutes)
 app.route('/rest/export', exportRoutes)
 app.route('/rest/metrics', metricsRoutes)
+
+// The admin UI is an app of its own (HTML for people, its own errors and headers), mounted rather
+// than routed: it stays out of app.routes, which /openapi.json describes. It calls this router.
+const toUi = mount(adminUi((request, env, ctx) => app.fetch(request, env, ctx)).fetch, {
+  replaceRequest: false,
+})
+app.all('/', toUi)
+app.all('/ui/*', toUi)
 
 app.notFound((c) => c.json(errorBody('Not found'), 404))
 

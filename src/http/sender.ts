@@ -8,7 +8,7 @@ import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { newId } from '../auth/secrets'
 import { requireSender, type SenderEnv } from '../auth/sender'
-import { variantsOf } from '../db/applications'
+import { type ApplicationRow, variantsOf } from '../db/applications'
 import { openDb } from '../db/client'
 import { createJob, deleteJob, findJobByIdempotencyKey } from '../db/jobs'
 import type { PlanMessage } from '../dispatch/messages'
@@ -25,19 +25,47 @@ export const senderRoutes = new Hono<SenderEnv>()
 senderRoutes.use('*', requireSender)
 
 senderRoutes.post('/', async (c) => {
-  const app = c.var.application
-  const db = openDb(c.env)
-  const now = Date.now()
   const idempotency = IdempotencyKey.safeParse(c.req.header('Idempotency-Key'))
   if (!idempotency.success) {
     throw new ApiError(400, 'Invalid Idempotency-Key', { 'Idempotency-Key': '1 to 255 characters' })
   }
-  const key = idempotency.data ?? null
   const request = await readJson(c, SendRequest)
+  const id = await submitSend(c.env, c.var.application, request, {
+    idempotencyKey: idempotency.data ?? null,
+    ipAddress: c.req.header('CF-Connecting-IP') ?? null,
+    clientIdentifier:
+      c.req.header('aerogear-sender')?.slice(0, 255) ??
+      c.req.header('User-Agent')?.slice(0, 255) ??
+      null,
+  })
+  return accepted(c, id)
+})
+
+/** Who asked for a send, as stored beside the job. */
+export type SendMeta = {
+  idempotencyKey: string | null
+  ipAddress: string | null
+  clientIdentifier: string | null
+}
+
+/**
+ * Checks a validated send request against the application's variants and the networks' limits,
+ * stores the job and queues its plan messages; answers the push message id (the first job's,
+ * for a repeated idempotency key). The sender API and the admin UI's send dialog both call it.
+ */
+export async function submitSend(
+  env: Env,
+  app: ApplicationRow,
+  request: SendRequest,
+  meta: SendMeta,
+): Promise<string> {
+  const db = openDb(env)
+  const now = Date.now()
+  const key = meta.idempotencyKey
 
   if (key !== null) {
     const first = await findJobByIdempotencyKey(db, app.id, key, now)
-    if (first) return accepted(c, first)
+    if (first) return first
   }
 
   const all = await variantsOf(db, [app.id])
@@ -86,22 +114,19 @@ senderRoutes.post('/', async (c) => {
       criteria: request.criteria ?? {},
       config: request.config ?? {},
     }),
-    ipAddress: c.req.header('CF-Connecting-IP') ?? null,
-    clientIdentifier:
-      c.req.header('aerogear-sender')?.slice(0, 255) ??
-      c.req.header('User-Agent')?.slice(0, 255) ??
-      null,
+    ipAddress: meta.ipAddress,
+    clientIdentifier: meta.clientIdentifier,
     submitDate: now,
     variantIds: targeted.map((v) => v.id),
     idempotencyKey: key,
   })
-  if (!stored.created) return accepted(c, stored.jobId)
+  if (!stored.created) return stored.jobId
 
   const plans = targeted.map((v): { body: PlanMessage } => ({
     body: { kind: 'plan', jobId, variantId: v.id, cursor: null },
   }))
   try {
-    if (plans.length > 0) await c.env.PUSH_QUEUE.sendBatch(plans)
+    if (plans.length > 0) await env.PUSH_QUEUE.sendBatch(plans)
   } catch (error) {
     // Without its plan messages the job would wait forever: take it back and say so.
     await deleteJob(db, jobId)
@@ -110,8 +135,8 @@ senderRoutes.post('/', async (c) => {
       'Retry-After': '5',
     })
   }
-  return accepted(c, jobId)
-})
+  return jobId
+}
 
 function accepted(c: Context<SenderEnv>, id: string) {
   c.header('Location', `/rest/metrics/messages/${id}`)
