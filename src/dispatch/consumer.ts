@@ -18,6 +18,9 @@ import { plan } from './plan'
 
 export const DEAD_LETTER_QUEUE = 'pushgate-push-dlq'
 
+/** A consumer invocation may run 15 minutes; messages not started by this point wait for the next. */
+const INVOCATION_BUDGET_MS = 10 * 60 * 1000
+
 /** Queues take at most 100 messages and 256 KB per sendBatch. */
 const SEND_BATCH_MESSAGES = 100
 const SEND_BATCH_BYTES = 200 * 1024
@@ -76,8 +79,15 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env) {
   // Workers limit of open connections per invocation, which concurrent batches would exceed
   // (the excess would wait inside fetch while their timeouts run). Throughput comes from
   // Queues running many consumer invocations at once.
+  const started = Date.now()
   try {
     for (const m of batch.messages) {
+      if (Date.now() - started > INVOCATION_BUDGET_MS) {
+        // Slow networks (each request may take its full timeout) must not carry the invocation
+        // past the consumer's wall-clock limit, which would redeliver every message of the batch.
+        m.retry()
+        continue
+      }
       const parsed = QueueMessage.safeParse(m.body)
       if (!parsed.success) {
         console.error(JSON.stringify({ event: 'unknown_message', queue: batch.queue }))

@@ -11,7 +11,7 @@ import { findJob, findJobVariant } from '../db/jobs'
 import { applyBatch, batchState, isApplied } from '../db/pipeline'
 import type { VariantRow } from '../db/variants'
 import { findVariantById } from '../db/variants'
-import type { AdapterContext, NetworkAdapter } from '../networks/adapter'
+import type { AdapterContext, BatchResult, NetworkAdapter } from '../networks/adapter'
 import type { DeliverMessage } from './messages'
 import { JobPayload } from './plan'
 import { retryDelaySeconds } from './retry'
@@ -35,6 +35,10 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
   // Deleted meanwhile (the cascade removed its counters too), or already finished.
   if (!job?.payload || !variant || !counters) return
 
+  // A retry batch's parent first: its outcome and the announcement of this batch are one write,
+  // so once the parent reads as applied, this batch's own state below is final.
+  const parentApplied =
+    msg.parentBatchId === undefined ? true : await isApplied(db, msg.parentBatchId)
   // Applied before (a redelivery): do not send the same batch again.
   const state = await batchState(db, msg.batchId)
   if (state === 'applied') return
@@ -47,14 +51,21 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
   if (msg.parentBatchId !== undefined && state === 'unknown') {
     // Not announced: a stale copy if its parent's outcome is applied (or was dead-lettered),
     // else the parent is still being applied: Queues brings this one back later.
-    if (await isApplied(db, msg.parentBatchId)) return
+    if (parentApplied) return
     throw new Error('a retry batch arrived before its parent batch was applied')
   }
 
   const payload = JobPayload.parse(JSON.parse(job.payload))
-  const adapter = await deps.adapterFor(variant)
-  const options = { ttl: payload.config.ttl, pushMessageId: job.id }
-  const result = await adapter.send(msg.targets, payload.message, options, deps.context)
+  const ttl = remainingTtl(payload.config.ttl, job.submitDate, deps.now())
+  const result: BatchResult =
+    ttl === 'expired' && msg.attempt > 1
+      ? { outcomes: msg.targets.map(() => ({ kind: 'failed', reason: 'expired' })) }
+      : await (await deps.adapterFor(variant)).send(
+          msg.targets,
+          payload.message,
+          { ttl: ttl === 'expired' ? 0 : ttl, pushMessageId: job.id },
+          deps.context,
+        )
   const t = tally(msg.targets, result, msg.attempt)
 
   let retry: DeliverMessage | undefined
@@ -101,6 +112,21 @@ export async function deliver(msg: DeliverMessage, env: Env, deps: DeliverDeps) 
       ...(!applied && { duplicate: true }),
     }),
   )
+}
+
+/**
+ * What is left of the message's time to live: `ttl` counts from the send request, not from
+ * each attempt, so a retry or a late page never stretches it. A first attempt whose TTL ran out
+ * in the queue still goes out with 0 ("now or never"); a retry after it is `expired`.
+ */
+export function remainingTtl(
+  ttl: number | undefined,
+  submitDate: number,
+  now: number,
+): number | undefined | 'expired' {
+  if (ttl === undefined) return undefined
+  const left = ttl - Math.floor((now - submitDate) / 1000)
+  return left > 0 || (ttl === 0 && left === 0) ? left : 'expired'
 }
 
 /**

@@ -32,8 +32,16 @@ export function tally(targets: Target[], result: BatchResult, attempt: number): 
     variantProblem: result.variantProblem?.reason,
   }
   const reason = (name: string) => t.reasons.set(name, (t.reasons.get(name) ?? 0) + 1)
+  // An unproven "gone" prunes only beside a delivery, which shows the variant's set-up is right.
+  const proven = result.outcomes.some((o) => o.kind === 'delivered')
   targets.forEach((target, i) => {
     const outcome = result.outcomes[i] ?? { kind: 'failed', reason: 'no_answer' }
+    if (outcome.kind === 'invalid_token' && outcome.unproven && !proven) {
+      t.failed++
+      reason(outcome.reason)
+      t.variantProblem ??= outcome.reason
+      return
+    }
     switch (outcome.kind) {
       case 'delivered':
         t.delivered++

@@ -18,9 +18,12 @@ export type Outcome =
   | { kind: 'delivered' }
   /**
    * The network says the device is gone: prune the installation, but when `since` (ms) is given
-   * only if the device last registered before it (APNs' 410 timestamp).
+   * only if the device last registered before it (APNs' 410 timestamp). `unproven`: the same
+   * answer also comes back for every device of a misconfigured variant (a wrong Firebase project,
+   * APNs environment or bundle id), so it prunes only when the same batch delivered to at least
+   * one device; otherwise the device is kept and the variant reported.
    */
-  | { kind: 'invalid_token'; reason: string; since?: number }
+  | { kind: 'invalid_token'; reason: string; since?: number; unproven?: true }
   /** Transient: try again no sooner than `retryAfterMs` (the network's Retry-After, if any). */
   | { kind: 'retry'; reason: string; retryAfterMs?: number }
   /** Final for this message; the device is kept. */

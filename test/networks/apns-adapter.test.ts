@@ -139,8 +139,8 @@ describe.each(TRANSPORTS)('over $name', (transport) => {
       expect(result).toStrictEqual({
         outcomes: [
           { kind: 'delivered' },
-          { kind: 'invalid_token', reason: 'BadDeviceToken' },
-          { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic' },
+          { kind: 'invalid_token', reason: 'BadDeviceToken', unproven: true },
+          { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic', unproven: true },
           { kind: 'retry', reason: 'TooManyRequests' },
           { kind: 'retry', reason: 'ServiceUnavailable' },
           { kind: 'retry', reason: 'Shutdown' },
@@ -427,9 +427,9 @@ describe.each(TRANSPORTS)('over $name', (transport) => {
       const result = await adapter(team).send(targets(tokens), message, options, testContext())
       expect(result).toStrictEqual({
         outcomes: [
-          { kind: 'invalid_token', reason: 'BadDeviceToken' },
+          { kind: 'invalid_token', reason: 'BadDeviceToken', unproven: true },
           { kind: 'delivered' },
-          { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic' },
+          { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic', unproven: true },
         ],
       })
     })

@@ -17,8 +17,12 @@ const classify = (status: number, body?: unknown, headers?: Record<string, strin
 
 describe('classifyApns: Apple reason strings', () => {
   const table: [number, string, ApnsVerdict][] = [
-    [400, 'BadDeviceToken', { kind: 'invalid_token', reason: 'BadDeviceToken' }],
-    [400, 'DeviceTokenNotForTopic', { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic' }],
+    [400, 'BadDeviceToken', { kind: 'invalid_token', reason: 'BadDeviceToken', unproven: true }],
+    [
+      400,
+      'DeviceTokenNotForTopic',
+      { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic', unproven: true },
+    ],
     [400, 'BadCollapseId', { kind: 'failed', reason: 'BadCollapseId' }],
     [400, 'BadExpirationDate', { kind: 'failed', reason: 'BadExpirationDate' }],
     [400, 'BadMessageId', { kind: 'failed', reason: 'BadMessageId' }],

@@ -45,7 +45,7 @@ describe('the FCM adapter against the fake', () => {
       outcomes: [
         { kind: 'delivered' },
         { kind: 'invalid_token', reason: 'UNREGISTERED' },
-        { kind: 'invalid_token', reason: 'SENDER_ID_MISMATCH' },
+        { kind: 'invalid_token', reason: 'SENDER_ID_MISMATCH', unproven: true },
         { kind: 'invalid_token', reason: 'INVALID_ARGUMENT' },
         { kind: 'retry', reason: 'QUOTA_EXCEEDED', retryAfterMs: 17_000 },
         { kind: 'retry', reason: 'UNAVAILABLE' },

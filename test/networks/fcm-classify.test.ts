@@ -49,7 +49,7 @@ describe('classifyFcm', () => {
       403,
       googleBody(403, 'PERMISSION_DENIED', 'SenderId mismatch', fcmDetail('SENDER_ID_MISMATCH')),
       {},
-      { kind: 'invalid_token', reason: 'SENDER_ID_MISMATCH' },
+      { kind: 'invalid_token', reason: 'SENDER_ID_MISMATCH', unproven: true },
     ],
     [
       'INVALID_ARGUMENT for the registration token',

@@ -12,13 +12,16 @@
  *
  * `BadDeviceToken` and `DeviceTokenNotForTopic` prune the device, as Apple asks, though a variant
  * whose `production` flag or `bundleId` is wrong gets them for every device. One answer cannot
- * tell the two apart; the adapter looks at the whole batch (adapter.ts, misconfiguredVariant).
- * Known shortcoming: a batch of one device still prunes it.
+ * tell the two apart, so they are `unproven`: they prune only when the same batch delivered to
+ * some device (dispatch/tally.ts).
  */
 import { z } from 'zod'
 import type { Outcome } from '../adapter'
 import { parseRetryAfter } from '../webpush/classify'
 import type { ApnsResponse } from './transport'
+
+/** Reasons that also answer every device of a misconfigured variant. */
+const UNPROVEN = new Set(['BadDeviceToken', 'DeviceTokenNotForTopic'])
 
 /** What a reason means to Pushgate. */
 type Action =
@@ -131,6 +134,7 @@ export function classifyApns(
     case 'failed':
       return { kind: 'failed', reason }
     case 'invalid_token':
+      if (UNPROVEN.has(reason)) return { kind: 'invalid_token', reason, unproven: true }
       return error?.timestamp === undefined
         ? { kind: 'invalid_token', reason }
         : { kind: 'invalid_token', reason, since: error.timestamp }

@@ -86,9 +86,11 @@ export function classifyFcm(
 
   switch (error?.errorCode) {
     case 'UNREGISTERED':
-    // The token belongs to another Firebase project than the service account's.
-    case 'SENDER_ID_MISMATCH':
       return { kind: 'invalid_token', reason: error.errorCode }
+    // The token belongs to another Firebase project than the service account's: or the service
+    // account is the wrong project's, and then every token says so.
+    case 'SENDER_ID_MISMATCH':
+      return { kind: 'invalid_token', reason: error.errorCode, unproven: true }
     case 'INVALID_ARGUMENT':
       return invalidArgument(error)
     case 'QUOTA_EXCEEDED':
