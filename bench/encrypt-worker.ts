@@ -2,7 +2,8 @@
  * The Worker the encryption benchmark runs under `wrangler dev` (bench/encryption.ts): one
  * endpoint that RFC 8291-encrypts one payload for each subscription it is given, with the same
  * library call as the Web Push adapter (`encryptNotification(subscription, plaintext, { pad:
- * false })`).
+ * false })`). With `op: 'fetch'` it sends one request per subscription instead
+ * (bench/requests.ts).
  *
  * Timing is done by the caller, from outside: in production workerd coarsens its clocks (Spectre
  * mitigation) so that `performance.now()` stands still while a request computes and moves only
@@ -22,6 +23,7 @@ export const OPS = [
   'hkdf',
   'aes',
   'hkdfNative',
+  'fetch',
 ] as const
 export type Op = (typeof OPS)[number]
 
@@ -31,6 +33,9 @@ export type EncryptRequest = {
   op: Op
   /** How many ciphertexts to send back, base64, for the caller to decrypt independently. */
   samples?: number
+  /** `op: 'fetch'`: POST this URL once per subscription, `inFlight` at a time. */
+  target?: string
+  inFlight?: number
 }
 
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const
@@ -45,8 +50,9 @@ export default {
     const plaintext = new TextEncoder().encode(input.payload)
     const local = (await crypto.subtle.generateKey(ECDH, false, ['deriveBits'])) as CryptoKeyPair
     const samples: string[] = []
-    let bytes = 0
-    for (const [i, { endpoint, keys }] of input.subscriptions.entries()) {
+    let bytes = input.op === 'fetch' ? await fetchAll(input) : 0
+    const each = input.op === 'fetch' ? [] : input.subscriptions
+    for (const [i, { endpoint, keys }] of each.entries()) {
       if (input.op === 'full') {
         const subscription: PushSubscription = { endpoint, expirationTime: null, keys }
         const body = await encryptNotification(subscription, plaintext, { pad: false })
@@ -60,6 +66,32 @@ export default {
     return Response.json({ count: input.subscriptions.length, bytes, innerMs, samples })
   },
 } satisfies ExportedHandler
+
+/**
+ * One request per subscription to `target`, `inFlight` at a time, as the adapters send them: a
+ * JSON body of an FCM message's size, the answer read to the end. What a delivery costs workerd
+ * besides its own network's work.
+ */
+async function fetchAll(input: EncryptRequest): Promise<number> {
+  const target = input.target ?? ''
+  const body = JSON.stringify({
+    message: { token: 'x'.repeat(160), data: { alert: input.payload } },
+  })
+  const next = input.subscriptions.keys()
+  let bytes = 0
+  const worker = async () => {
+    for (const _ of next) {
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer bench' },
+        body,
+      })
+      bytes += (await res.text()).length
+    }
+  }
+  await Promise.all(Array.from({ length: input.inFlight ?? 6 }, worker))
+  return bytes
+}
 
 /**
  * One step of RFC 8291 as the library does it (its own calls, one group at a time), or the
@@ -131,6 +163,7 @@ async function step(
     }
     case 'none':
     case 'full':
+    case 'fetch':
       return 0
   }
 }
