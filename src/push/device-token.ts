@@ -12,6 +12,7 @@
  */
 import { base64url } from 'jose'
 import { z } from 'zod'
+import { checkPushEndpoint } from './push-endpoint'
 
 export type VariantType = 'android' | 'ios_token' | 'web_push'
 
@@ -20,7 +21,10 @@ export type TokenResult =
   { ok: true; token: string; key: string } | { ok: false; reason: string }
 
 export interface TokenOptions {
-  /** Accept `http:` Web Push endpoints (ALLOW_INSECURE_ENDPOINTS), for local push services. */
+  /**
+   * ALLOW_INSECURE_ENDPOINTS, for local push services: Web Push endpoints may be `http:`, IP
+   * addresses and local names on any port (see src/push/push-endpoint.ts).
+   */
   allowInsecure: boolean
 }
 
@@ -156,7 +160,7 @@ async function normaliseSubscription(raw: unknown, opts: TokenOptions): Promise<
   const parsed = subscriptionSchema.safeParse(input.value)
   if (!parsed.success) return refuse(describeIssue(parsed.error.issues[0]))
 
-  const endpoint = checkEndpoint(parsed.data.endpoint, opts.allowInsecure)
+  const endpoint = checkEndpoint(parsed.data.endpoint, opts)
   if (!endpoint.ok) return endpoint
 
   const p256dh = await checkP256dh(parsed.data.keys.p256dh)
@@ -201,19 +205,12 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   return `The subscription has no ${field} string.`
 }
 
-function checkEndpoint(text: string, allowInsecure: boolean): Checked<string> {
+function checkEndpoint(text: string, opts: TokenOptions): Checked<string> {
   const url = URL.parse(text)
   if (!url) return refuse('The subscription endpoint is not an absolute URL.')
 
-  // Plain http would expose the encrypted payload's metadata and the VAPID token in transit.
-  const secure = url.protocol === 'https:' || (allowInsecure && url.protocol === 'http:')
-  if (!secure) {
-    const allowed = allowInsecure ? 'https: or http:' : 'https:'
-    return refuse(`The subscription endpoint must be an ${allowed} URL.`)
-  }
-  if (url.username !== '' || url.password !== '') {
-    return refuse('The subscription endpoint must not carry a user name or password.')
-  }
+  const problem = checkPushEndpoint(url, opts)
+  if (problem) return refuse(problem)
   // The serialised form is what we store and send to; it can be longer than the input.
   if (url.href.length > ENDPOINT_MAX) {
     return refuse(`The subscription endpoint has at most ${ENDPOINT_MAX} characters.`)

@@ -6,6 +6,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { basic, call } from '../helpers'
+import { PUSH_SERVICE_ENDPOINTS, REFUSED_ENDPOINTS } from '../push-endpoints'
 import {
   answerText,
   base64,
@@ -306,6 +307,32 @@ describe('Web Push subscriptions', () => {
     const body = await res.json<{ details: Record<string, string> }>()
     expect(Object.keys(body.details)).toEqual(['deviceToken'])
     expect(await storedInstallations(variant.variantID)).toEqual([])
+  })
+})
+
+describe('Web Push endpoints (finding S2)', () => {
+  it.each(REFUSED_ENDPOINTS)('refuses %s with 400 naming deviceToken', async (_, endpoint) => {
+    const variant = await freshVariant('web_push')
+
+    const res = await register(variant, { deviceToken: await realWebPushSubscription(endpoint) })
+
+    expect(res.status, await answerText(res)).toBe(400)
+    const body = await res.json<{ details: Record<string, string> }>()
+    expect(Object.keys(body.details)).toEqual(['deviceToken'])
+    expect(body.details.deviceToken).toMatch(/^The subscription endpoint /)
+    expect(await storedInstallations(variant.variantID)).toEqual([])
+  })
+
+  it("registers the push services' endpoints as given", async () => {
+    const variant = await freshVariant('web_push')
+
+    for (const endpoint of PUSH_SERVICE_ENDPOINTS) {
+      const res = await register(variant, { deviceToken: await realWebPushSubscription(endpoint) })
+      expect(res.status, await answerText(res)).toBe(200)
+    }
+
+    const rows = await storedInstallations(variant.variantID)
+    expect(rows.map((r) => r.token_key).sort()).toEqual([...PUSH_SERVICE_ENDPOINTS].sort())
   })
 })
 

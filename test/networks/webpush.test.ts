@@ -23,6 +23,7 @@ import {
 import { generateVapidKeys } from '../../src/networks/webpush/vapid-keys'
 import type { DeliveryOptions, UnifiedMessage } from '../../src/push/message'
 import type { Behaviour, Delivery } from '../fakes/webpush'
+import { PUSH_SERVICE_ENDPOINTS, REFUSED_ENDPOINTS } from '../push-endpoints'
 
 const PUSH_ID = '0b6f2a8e-3c1d-4e5f-9a7b-1c2d3e4f5a6b'
 const OPTIONS: DeliveryOptions = { ttl: undefined, pushMessageId: PUSH_ID }
@@ -465,8 +466,55 @@ describe('the Web Push adapter against a push service', () => {
     const subscription = await subscribe()
     const sender = createWebPushAdapter(await credentials())
     const result = await sender.send(targets([subscription]), { alert: 'x' }, OPTIONS, context())
-    expect(result.outcomes).toEqual([{ kind: 'failed', reason: 'insecure_endpoint' }])
+    expect(result.outcomes).toEqual([{ kind: 'failed', reason: 'endpoint_refused' }])
     expect(await deliveries(subscription.endpoint)).toEqual([])
+  })
+
+  it('fails every stored endpoint of finding S2 without a request, keeping the row', async () => {
+    const { keys } = await subscribe()
+    const stored = REFUSED_ENDPOINTS.map(([, endpoint]) => ({ endpoint, keys }))
+    const requested: string[] = []
+    const recording: typeof fetch = async (input) => {
+      requested.push(String(input))
+      return new Response(null, { status: 201 })
+    }
+    const sender = createWebPushAdapter({ ...(await credentials()), allowInsecureEndpoints: false })
+
+    const result = await sender.send(
+      targets(stored),
+      { alert: 'x' },
+      OPTIONS,
+      context(Date.now, recording),
+    )
+
+    // `failed`, not `invalid_token`: the row stays for when the configuration allows it again.
+    const refused: Outcome = { kind: 'failed', reason: 'endpoint_refused' }
+    expect(result).toEqual({ outcomes: stored.map(() => refused) })
+    expect(requested).toEqual([])
+  })
+
+  it("posts to the push services' endpoints with insecure endpoints refused", async () => {
+    const { keys } = await subscribe()
+    const spelled = 'https://fcm.googleapis.com:443/fcm/send/abc'
+    const stored = [...PUSH_SERVICE_ENDPOINTS, spelled].map((endpoint) => ({ endpoint, keys }))
+    const requested: string[] = []
+    const recording: typeof fetch = async (input, init) => {
+      requested.push(String(input))
+      expect(new Headers(init?.headers).get('Content-Encoding')).toBe('aes128gcm')
+      return new Response(null, { status: 201 })
+    }
+    const sender = createWebPushAdapter(await credentials())
+
+    const result = await sender.send(
+      targets(stored),
+      { alert: 'x' },
+      OPTIONS,
+      context(Date.now, recording),
+    )
+
+    expect(result.outcomes).toEqual(stored.map(() => ({ kind: 'delivered' })))
+    const expected = [...PUSH_SERVICE_ENDPOINTS, 'https://fcm.googleapis.com/fcm/send/abc']
+    expect(requested.sort()).toEqual(expected.sort())
   })
 
   it('refuses an oversized message for every target without sending (case 3)', async () => {

@@ -11,6 +11,7 @@ import {
   type TokenResult,
   type VariantType,
 } from '../../src/push/device-token'
+import { PUSH_SERVICE_ENDPOINTS, REFUSED_ENDPOINTS } from '../push-endpoints'
 
 const secure = { allowInsecure: false }
 const insecure = { allowInsecure: true }
@@ -245,6 +246,48 @@ describe('web_push', () => {
 
     expect(reason).toContain('https:')
     expect(allowed).toEqual({ ok: true, token: json, key: endpoint })
+  })
+
+  it.each(REFUSED_ENDPOINTS)('refuses an endpoint with %s, unechoed', async (_, endpoint) => {
+    const { publicKey, auth } = await makeSubscription()
+    const json = subscriptionJson(endpoint, toBase64url(publicKey), toBase64url(auth))
+
+    const reason = expectRefused(await normaliseDeviceToken('web_push', json, secure))
+
+    expect(reason).toMatch(/^The subscription endpoint /)
+    expectNoEcho(reason, endpoint)
+  })
+
+  it('takes IP addresses, local names and ports when insecure endpoints are allowed', async () => {
+    const { publicKey, auth } = await makeSubscription()
+    const endpoints = [
+      'http://127.0.0.1:8787/push/abc',
+      'https://[::1]:8443/push/abc',
+      'https://printer.local/push/abc',
+    ]
+    for (const endpoint of endpoints) {
+      const json = subscriptionJson(endpoint, toBase64url(publicKey), toBase64url(auth))
+      const result = await normaliseDeviceToken('web_push', json, insecure)
+      expect(result).toEqual({ ok: true, token: json, key: endpoint })
+    }
+  })
+
+  it("takes the push services' endpoints, storing port 443 unspelled", async () => {
+    const { publicKey, auth } = await makeSubscription()
+    const keys = [toBase64url(publicKey), toBase64url(auth)] as const
+    for (const endpoint of PUSH_SERVICE_ENDPOINTS) {
+      const json = subscriptionJson(endpoint, ...keys)
+      const result = await normaliseDeviceToken('web_push', json, secure)
+      expect(result).toEqual({ ok: true, token: json, key: endpoint })
+    }
+
+    const spelled = ENDPOINT.replace('.com/', '.com:443/')
+    const result = await normaliseDeviceToken(
+      'web_push',
+      subscriptionJson(spelled, ...keys),
+      secure,
+    )
+    expect(result).toEqual({ ok: true, token: subscriptionJson(ENDPOINT, ...keys), key: ENDPOINT })
   })
 
   it('refuses javascript:, credentials, relative and oversized endpoints', async () => {

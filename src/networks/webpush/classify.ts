@@ -25,8 +25,11 @@ export const WEB_PUSH_REASONS = {
   vapidRejected: 'vapid_rejected',
   /** The stored token is not a usable subscription (its JSON or its keys). */
   badSubscription: 'bad_subscription',
-  /** The endpoint is `http:` and insecure endpoints are not allowed. */
-  insecureEndpoint: 'insecure_endpoint',
+  /**
+   * The endpoint breaks src/push/push-endpoint.ts (`http:`, an IP address, a local name, a port)
+   * and insecure endpoints are not allowed. No request is made and the row is kept.
+   */
+  endpointRefused: 'endpoint_refused',
   /** The variant's VAPID key pair cannot sign. */
   vapidKeyUnusable: 'vapid_key_unusable',
   /** No answer: the connection failed or the request timed out. */
