@@ -185,7 +185,7 @@ export const appliedBatches = sqliteTable(
  * (Apple refuses fleets that mint their own) and the FCM OAuth access token.
  */
 export const providerTokens = sqliteTable('provider_tokens', {
-  /** e.g. `apns:<teamId>:<keyId>` or `fcm:<client_email>` */
+  /** `apns:<teamId>:<keyId>:<key hash>` or `fcm:<client_email>:<key hash>`: see provider-token.ts, oauth.ts */
   key: text('key').primaryKey(),
   tokenSealed: text('token_sealed').notNull(),
   issuedAt: integer('issued_at', { mode: 'number' }).notNull(),

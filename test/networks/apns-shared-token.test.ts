@@ -1,8 +1,10 @@
 // The APNs adapter over the real D1-shared token cache (src/db/tokens.ts), isolates simulated by
 // forgetting their in-memory copies: one provider token for the whole fleet (case 11).
 import { env } from 'cloudflare:workers'
+import { like } from 'drizzle-orm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDb } from '../../src/db/client'
+import { providerTokens } from '../../src/db/schema'
 import { forgetSharedTokens, sharedTokens } from '../../src/db/tokens'
 import type { AdapterContext, Target } from '../../src/networks/adapter'
 import { createApnsAdapter } from '../../src/networks/apns/adapter'
@@ -37,6 +39,25 @@ const delivered = (count: number) => ({
 
 const bearers = async (team: TestTeam) =>
   new Set((await fake.notifications(team)).map((n) => n.headers.authorization))
+
+const refused = {
+  outcomes: [{ kind: 'failed', reason: 'InvalidProviderToken' }],
+  variantProblem: { reason: 'InvalidProviderToken' },
+}
+
+/** The same team and key id, signed with a .p8 of its own: what another application could store. */
+async function impostorOf(team: TestTeam): Promise<TestTeam> {
+  return { ...team, privateKey: (await newTeam({ register: false })).privateKey }
+}
+
+/** The keys of the D1 rows holding a token of the team's key id. */
+async function rowKeys(team: TestTeam) {
+  const rows = await openDb(env)
+    .select({ key: providerTokens.key })
+    .from(providerTokens)
+    .where(like(providerTokens.key, `apns:${team.teamId}:${team.keyId}:%`))
+  return rows.map((row) => row.key)
+}
 
 afterEach(async () => {
   forgetSharedTokens()
@@ -113,5 +134,48 @@ describe('the APNs provider token shared through D1', () => {
     expect(await send(team, isolate(), 8)).toStrictEqual(delivered(8))
     expect((await fake.stats(team)).providerTokens).toBe(2)
     expect((await bearers(team)).size).toBe(2)
+  })
+
+  it('is not handed to a variant naming the same team and key id with another key', async () => {
+    const team = await newTeam()
+    expect(await send(team, isolate())).toStrictEqual(delivered(1))
+
+    // On another isolate the stored token is there to be read, but not under the impostor's key.
+    expect(await send(await impostorOf(team), isolate())).toStrictEqual(refused)
+    expect(await send(team, isolate())).toStrictEqual(delivered(1))
+
+    expect(await fake.notifications(team)).toHaveLength(2)
+    expect((await bearers(team)).size).toBe(1)
+    expect(await fake.stats(team)).toMatchObject({
+      providerTokens: 1,
+      answers: { InvalidProviderToken: 1 },
+    })
+    expect(await rowKeys(team)).toHaveLength(2)
+  })
+
+  it('is not spoilt for the genuine variant by one with a wrong .p8 for its key id', async () => {
+    const team = await newTeam()
+    const impostor = await impostorOf(team)
+    expect(await send(impostor, isolate())).toStrictEqual(refused)
+
+    expect(await send(team, isolate(), 3)).toStrictEqual(delivered(3))
+    expect(await send(impostor, isolate())).toStrictEqual(refused)
+    expect(await fake.stats(team)).toMatchObject({
+      providerTokens: 1,
+      answers: { InvalidProviderToken: 2 },
+    })
+    expect((await bearers(team)).size).toBe(1)
+  })
+
+  it('is one for the same .p8 pasted with CRLF in one variant and LF in another', async () => {
+    const team = await newTeam()
+    const crlf = { ...team, privateKey: team.privateKey.trim().split('\n').join('\r\n') }
+    expect(crlf.privateKey).toContain('\r\n')
+
+    expect(await send(crlf, isolate())).toStrictEqual(delivered(1))
+    expect(await send(team, isolate())).toStrictEqual(delivered(1))
+    expect((await bearers(team)).size).toBe(1)
+    expect((await fake.stats(team)).providerTokens).toBe(1)
+    expect(await rowKeys(team)).toHaveLength(1)
   })
 })

@@ -1,11 +1,34 @@
-import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair } from 'jose'
+import { decodeJwt, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fcmAccessToken, mintFcmAccessToken, signAssertion } from '../../src/networks/fcm/oauth'
+import {
+  fcmAccessToken,
+  mintFcmAccessToken,
+  sharedTokenKey,
+  signAssertion,
+} from '../../src/networks/fcm/oauth'
 import { EXPIRY_MARGIN_MS, fake, fcmUrl, newAccount, testContext } from '../fakes/fcm-client'
 
 const strict = { allowInsecure: false }
 const insecure = { allowInsecure: true }
 const NOW = Date.parse('2026-03-01T12:00:00Z')
+
+/** The cache key, computed apart from the module: SHA-256 of [PEM body, token_uri] as JSON. */
+async function expectedKey(account: {
+  client_email: string
+  private_key: string
+  token_uri: string
+}) {
+  const body = account.private_key
+    .split('\n')
+    .filter((line) => !line.startsWith('-----'))
+    .join('')
+  const text = JSON.stringify([body, account.token_uri])
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)),
+  )
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+  return `fcm:${account.client_email}:${hex.slice(0, 32)}`
+}
 
 afterEach(async () => {
   expect(await fake.unexpected()).toStrictEqual([])
@@ -122,7 +145,10 @@ describe('fcmAccessToken', () => {
     expect(second).toMatchObject({ ok: true })
     expect(second).not.toStrictEqual(first)
     expect((await fake.stats(account)).mints).toBe(2)
-    expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([`fcm:${account.client_email}`])
+    const key = await expectedKey(account)
+    expect(key).toMatch(/^fcm:fcm-[0-9a-f]{8}@[\w.-]+:[0-9a-f]{32}$/)
+    expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([key])
+    expect(await sharedTokenKey(account)).toBe(key)
   })
 
   it('mints anew when the token is rejected, and stores nothing when minting fails', async () => {
@@ -142,7 +168,44 @@ describe('fcmAccessToken', () => {
 
     const broken = { ...account, token_uri: 'http://127.0.0.1:9/token', client_email: 'x@y.z' }
     expect(await fcmAccessToken(broken, ctx, insecure)).toMatchObject({ ok: false, kind: 'retry' })
-    expect(ctx.sharedToken.stored.has('fcm:x@y.z')).toBe(false)
+    expect(ctx.sharedToken.stored.has(await sharedTokenKey(broken))).toBe(false)
+    expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([await sharedTokenKey(account)])
+  })
+
+  it('never hands the token to a variant naming the same client_email with another key', async () => {
+    const account = await newAccount()
+    const other = await generateKeyPair('RS256', { extractable: true })
+    const impostor = { ...account, private_key: await exportPKCS8(other.privateKey) }
+    const ctx = testContext()
+
+    const genuine = await fcmAccessToken(account, ctx, insecure)
+    expect(genuine).toMatchObject({ ok: true })
+    // It mints with its own key, which Google refuses, instead of reading the account's token.
+    expect(await fcmAccessToken(impostor, ctx, insecure)).toStrictEqual({
+      ok: false,
+      kind: 'variant_problem',
+      reason: 'invalid_grant',
+    })
+    expect(await fcmAccessToken(account, ctx, insecure)).toStrictEqual(genuine)
+    expect((await fake.stats(account)).mints).toBe(1)
+    expect(ctx.sharedToken.mints).toBe(1)
+    expect([...ctx.sharedToken.stored.keys()]).toStrictEqual([await sharedTokenKey(account)])
+  })
+
+  it('keys the token by private_key and token_uri, the key however its lines end', async () => {
+    const account = await newAccount()
+    const crlf = { ...account, private_key: account.private_key.trim().split('\n').join('\r\n') }
+    expect(crlf.private_key).toContain('\r\n')
+    const ctx = testContext()
+
+    const first = await fcmAccessToken(crlf, ctx, insecure)
+    expect(first).toMatchObject({ ok: true })
+    expect(await fcmAccessToken(account, ctx, insecure)).toStrictEqual(first)
+    expect((await fake.stats(account)).mints).toBe(1)
+    expect(await sharedTokenKey(crlf)).toBe(await sharedTokenKey(account))
+
+    const elsewhere = { ...account, token_uri: `${account.token_uri}?audience=other` }
+    expect(await sharedTokenKey(elsewhere)).not.toBe(await sharedTokenKey(account))
   })
 
   it('points at the fake the setup started', () => {

@@ -1,6 +1,7 @@
 // The FCM adapter over the real D1-shared token cache (src/db/tokens.ts), isolates simulated by
 // forgetting the in-memory copies: the contract fcm/oauth.ts relies on, held by the real thing.
 import { env } from 'cloudflare:workers'
+import { exportPKCS8, generateKeyPair } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDb } from '../../src/db/client'
 import { forgetSharedTokens, sharedTokens } from '../../src/db/tokens'
@@ -78,5 +79,34 @@ describe('the FCM access token shared through D1', () => {
     forgetSharedTokens()
     expect(await send(account, isolate(), 8)).toStrictEqual(delivered(8))
     expect((await fake.stats(account)).mints).toBe(2)
+  })
+
+  it('is not handed to a variant naming the same client_email with another key', async () => {
+    const account = await newAccount()
+    const other = await generateKeyPair('RS256', { extractable: true })
+    const impostor = { ...account, private_key: await exportPKCS8(other.privateKey) }
+    expect(await send(account, isolate())).toStrictEqual(delivered(1))
+
+    forgetSharedTokens()
+    expect(await send(impostor, isolate())).toStrictEqual({
+      outcomes: [{ kind: 'failed', reason: 'invalid_grant' }],
+      variantProblem: { reason: 'invalid_grant' },
+    })
+    forgetSharedTokens()
+    expect(await send(account, isolate())).toStrictEqual(delivered(1))
+
+    expect((await fake.stats(account)).mints).toBe(1)
+    const received = await fake.messages(account.project_id)
+    expect(received).toHaveLength(2)
+    expect(new Set(received.map((m) => m.authorization)).size).toBe(1)
+  })
+
+  it('is one for the same key pasted with CRLF in one variant and LF in another', async () => {
+    const account = await newAccount()
+    const crlf = { ...account, private_key: account.private_key.trim().split('\n').join('\r\n') }
+    expect(await send(crlf, isolate())).toStrictEqual(delivered(1))
+    forgetSharedTokens()
+    expect(await send(account, isolate())).toStrictEqual(delivered(1))
+    expect((await fake.stats(account)).mints).toBe(1)
   })
 })

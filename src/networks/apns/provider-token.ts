@@ -5,12 +5,13 @@
  * Apple refuses a token older than an hour (403 ExpiredProviderToken) and one renewed more often
  * than every 20 minutes (429 TooManyProviderTokenUpdates), counting every server of the team, so
  * the token is never minted per request or per isolate (case 11): every isolate shares one
- * through `ctx.sharedToken` (src/db/tokens.ts), under `apns:<teamId>:<keyId>`, and renews it
- * once it is 40 minutes old, or once when Apple calls it expired.
+ * through `ctx.sharedToken` (src/db/tokens.ts), under `apns:<teamId>:<keyId>:<key digest>`, and
+ * renews it once it is 40 minutes old, or once when Apple calls it expired.
  *
  * Reference: Apple, "Establishing a token-based connection to APNs".
  */
 import { importPKCS8, SignJWT } from 'jose'
+import { sha256Hex } from '../../auth/secrets'
 import type { AdapterContext } from '../adapter'
 
 /** Renewed at this age: inside Apple's 20 to 60 minutes, far from both ends. */
@@ -30,9 +31,24 @@ export type ProviderTokenResult =
   /** The stored key cannot sign: no request can succeed for this variant. */
   | { ok: false; reason: 'signing_key_unusable' }
 
-/** The key under which every isolate shares the token of one team and key. */
-export function providerTokenKey(credentials: ProviderTokenCredentials): string {
-  return `apns:${credentials.teamId}:${credentials.keyId}`
+/** Hex digits of the key's SHA-256 kept in the cache key: 128 bits. */
+const KEY_DIGEST_HEX = 32
+
+/**
+ * The key under which every isolate shares the token of one signing key. The team and key id
+ * are public (every token carries them), so they alone would hand this token to any variant that
+ * names them with a key of its own, and let a variant with a wrong .p8 store a token Apple
+ * refuses for every variant of that key id. A digest of the key itself keeps those apart.
+ */
+export async function providerTokenKey(credentials: ProviderTokenCredentials): Promise<string> {
+  const digest = await sha256Hex(pemBody(credentials.privateKey))
+  return `apns:${credentials.teamId}:${credentials.keyId}:${digest.slice(0, KEY_DIGEST_HEX)}`
+}
+
+// What jose reads of a PEM: the base64 between the armour lines, whitespace skipped. The same
+// .p8 pasted with CRLF or LF, or wrapped at another width, gives the same body.
+function pemBody(pem: string): string {
+  return pem.replace(/-----(?:BEGIN|END) PRIVATE KEY-----|\s/g, '')
 }
 
 /** Signs a provider token issued at `now` (ms), bypassing the shared cache. */
@@ -71,7 +87,7 @@ export async function apnsProviderToken(
     return { token, expiresAt: issuedAt + PROVIDER_TOKEN_LIFETIME_MS }
   }
   try {
-    const token = await ctx.sharedToken(providerTokenKey(credentials), mint, {
+    const token = await ctx.sharedToken(await providerTokenKey(credentials), mint, {
       renewIfOlderThanMs: PROVIDER_TOKEN_RENEW_AFTER_MS,
       ...(opts.rejected !== undefined && { rejected: opts.rejected }),
     })

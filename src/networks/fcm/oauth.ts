@@ -3,8 +3,8 @@
  * RS256 JWT assertion (RFC 7523 §2.1) posted to the account's `token_uri`, traded for a bearer
  * token Google keeps valid for about an hour.
  *
- * Every isolate shares one token per service account through `ctx.sharedToken`, under the key
- * `fcm:<client_email>`. What this module expects of that cache (src/db/tokens.ts):
+ * Every isolate shares one token per service-account key through `ctx.sharedToken`, under the key
+ * `fcm:<client_email>:<key digest>`. What this module expects of that cache (src/db/tokens.ts):
  * - `mint` returns Google's own expiry, measured from before the request was sent; the cache
  *   hands the token out until five minutes before it (`renewIfOlderThanMs` is not used);
  * - `rejected` (the token a 401 refused) is never returned again: a different token another
@@ -15,6 +15,7 @@
  */
 import { importPKCS8, SignJWT } from 'jose'
 import { z } from 'zod'
+import { sha256Hex } from '../../auth/secrets'
 import type { AdapterContext } from '../adapter'
 import type { ServiceAccount } from './service-account'
 
@@ -24,6 +25,8 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 /** Google refuses assertions that live longer than an hour. */
 const ASSERTION_LIFETIME_S = 3600
 const TOKEN_TIMEOUT_MS = 10_000
+/** Hex digits of the key's SHA-256 kept in the cache key: 128 bits. */
+const KEY_DIGEST_HEX = 32
 
 export type TokenResult =
   | { ok: true; token: string }
@@ -48,9 +51,20 @@ const TokenAnswer = z.object({
 // RFC 6749 §5.2: `error` is one of a few ASCII words (invalid_grant, invalid_client...).
 const TokenError = z.object({ error: z.string().regex(/^[\w.-]{1,64}$/) })
 
-/** The key under which every isolate shares this account's token. */
-export function sharedTokenKey(account: ServiceAccount): string {
-  return `fcm:${account.client_email}`
+/**
+ * The key under which every isolate shares the token of this account's key. client_email is
+ * public, so it alone would hand this token to any variant that names the account with a key of
+ * its own. A digest of the key and of the token_uri it is traded at keeps those apart.
+ */
+export async function sharedTokenKey(account: ServiceAccount): Promise<string> {
+  const digest = await sha256Hex(JSON.stringify([pemBody(account.private_key), account.token_uri]))
+  return `fcm:${account.client_email}:${digest.slice(0, KEY_DIGEST_HEX)}`
+}
+
+// What jose reads of a PEM: the base64 between the armour lines, whitespace skipped. The same
+// key pasted with CRLF or LF gives the same body.
+function pemBody(pem: string): string {
+  return pem.replace(/-----(?:BEGIN|END) PRIVATE KEY-----|\s/g, '')
 }
 
 /** The shared access token for `account`, minting one when the cache has none that is fresh. */
@@ -68,7 +82,8 @@ export async function fcmAccessToken(
     return { token: minted.token, expiresAt: minted.expiresAt }
   }
   try {
-    const token = await ctx.sharedToken(sharedTokenKey(account), mint, { rejected: opts.rejected })
+    const key = await sharedTokenKey(account)
+    const token = await ctx.sharedToken(key, mint, { rejected: opts.rejected })
     return { ok: true, token }
   } catch (error) {
     if (error instanceof MintFailed) return error.result
