@@ -27,6 +27,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['./test/apply-migrations.ts'],
+          // Pipeline tests drain whole sends through the fakes; on a loaded 2-core machine a few
+          // take longer than vitest's default 5 s without anything being wrong.
+          testTimeout: 30_000,
           globalSetup: [
             './test/fakes/webpush-setup.ts',
             './test/fakes/fcm-setup.ts',
