@@ -5,6 +5,7 @@
 // request is called), the difference is named in TRANSPORTS.
 import { importSPKI, jwtVerify } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { tally } from '../../src/dispatch/tally'
 import type { Target } from '../../src/networks/adapter'
 import { createApnsAdapter } from '../../src/networks/apns/adapter'
 import { FETCH_MAX_IN_FLIGHT, fetchTransport } from '../../src/networks/apns/fetch-transport'
@@ -404,9 +405,12 @@ describe.each(TRANSPORTS)('over $name', (transport) => {
         const tokens = await devices([behaviour, behaviour, behaviour])
         const result = await adapter(team).send(targets(tokens), message, options, testContext())
         expect(result).toStrictEqual({
-          outcomes: tokens.map(() => ({ kind: 'failed', reason })),
-          variantProblem: { reason },
+          outcomes: tokens.map(() => ({ kind: 'invalid_token', reason, unproven: true })),
         })
+        // What the deliver step makes of it: nothing delivered proves the set-up, so none pruned.
+        const t = tally(targets(tokens), result, 1)
+        expect(t.prune).toEqual([])
+        expect(t).toMatchObject({ failed: 3, invalidTokens: 0, variantProblem: reason })
       },
     )
 
@@ -415,10 +419,9 @@ describe.each(TRANSPORTS)('over $name', (transport) => {
       const wrong = { ...team, bundleId: 'com.example.another' }
       const tokens = [deviceToken(), deviceToken()]
       const result = await adapter(wrong).send(targets(tokens), message, options, testContext())
-      expect(result).toStrictEqual({
-        outcomes: tokens.map(() => ({ kind: 'failed', reason: 'DeviceTokenNotForTopic' })),
-        variantProblem: { reason: 'DeviceTokenNotForTopic' },
-      })
+      const t = tally(targets(tokens), result, 1)
+      expect(t.prune).toEqual([])
+      expect(t).toMatchObject({ failed: 2, variantProblem: 'DeviceTokenNotForTopic' })
     })
 
     it('still prunes such devices when others of the batch are answered otherwise', async () => {
@@ -432,6 +435,8 @@ describe.each(TRANSPORTS)('over $name', (transport) => {
           { kind: 'invalid_token', reason: 'DeviceTokenNotForTopic', unproven: true },
         ],
       })
+      const t = tally(targets(tokens), result, 1)
+      expect(t.prune.map((p) => p.installationId)).toEqual(['i0', 'i2'])
     })
 
     it('fails the batch without a request when the stored key cannot sign', async () => {

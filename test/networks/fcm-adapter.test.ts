@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { tally } from '../../src/dispatch/tally'
 import type { Target } from '../../src/networks/adapter'
 import { createFcmAdapter } from '../../src/networks/fcm/adapter'
 import type { ServiceAccount } from '../../src/networks/fcm/service-account'
@@ -58,11 +59,12 @@ describe('the FCM adapter against the fake', () => {
     const account = await newAccount()
     const tokens = [fcmToken('mismatch'), fcmToken('mismatch'), fcmToken('mismatch')]
     const result = await adapter(account).send(targets(tokens), message, options, testContext())
-    const failed = { kind: 'failed', reason: 'SENDER_ID_MISMATCH' }
-    expect(result).toStrictEqual({
-      outcomes: [failed, failed, failed],
-      variantProblem: { reason: 'SENDER_ID_MISMATCH' },
-    })
+    const gone = { kind: 'invalid_token', reason: 'SENDER_ID_MISMATCH', unproven: true }
+    expect(result).toStrictEqual({ outcomes: [gone, gone, gone] })
+    // What the deliver step makes of it: nothing delivered proves the project, so none pruned.
+    const t = tally(targets(tokens), result, 1)
+    expect(t.prune).toEqual([])
+    expect(t).toMatchObject({ failed: 3, invalidTokens: 0, variantProblem: 'SENDER_ID_MISMATCH' })
   })
 
   it('delivers the body Google expects: string data (case 4), ttl "0s" (case 5)', async () => {

@@ -166,27 +166,9 @@ async function sendAll(
       }
     },
   )
-  if (problem) return { outcomes, variantProblem: problem }
-  return misconfiguredVariant(outcomes) ?? { outcomes }
-}
-
-/** Answers that prune one device, but name the variant when every device of a batch gets them. */
-const AMBIGUOUS: readonly string[] = ['BadDeviceToken', 'DeviceTokenNotForTopic']
-
-/**
- * BadDeviceToken and DeviceTokenNotForTopic prune a device whose token is dead or made for
- * another app. When every device of a batch answers the same one, the likelier cause is the
- * variant: `production` set against the environment its devices registered with, or a wrong
- * `bundleId`. The devices are kept and the variant is reported (as FCM does for
- * SENDER_ID_MISMATCH). A batch of one cannot tell the two apart and prunes.
- */
-function misconfiguredVariant(outcomes: Outcome[]): BatchResult | undefined {
-  const [first] = outcomes
-  if (outcomes.length < 2 || first?.kind !== 'invalid_token') return undefined
-  const { reason } = first
-  if (!AMBIGUOUS.includes(reason)) return undefined
-  if (!outcomes.every((o) => o.kind === 'invalid_token' && o.reason === reason)) return undefined
-  return { outcomes: outcomes.map(() => ({ kind: 'failed', reason })), variantProblem: { reason } }
+  // BadDeviceToken and DeviceTokenNotForTopic come back `unproven`: the deliver step keeps the
+  // devices when nothing in the batch was delivered (dispatch/tally.ts).
+  return problem ? { outcomes, variantProblem: problem } : { outcomes }
 }
 
 function failBatch(count: number, reason: string): BatchResult {

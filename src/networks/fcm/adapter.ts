@@ -111,20 +111,9 @@ async function sendAll(
     }
   }
   await Promise.all(Array.from({ length: Math.min(FCM_CONCURRENCY, targets.length) }, worker))
-  if (problem) return { outcomes, variantProblem: problem }
-  return mismatchedVariant(outcomes) ?? { outcomes }
-}
-
-/**
- * SENDER_ID_MISMATCH prunes a token made for another Firebase project. But when every device of
- * a batch answers it, the likelier cause is the variant's service account belonging to the wrong
- * project: an ambiguous answer, so the devices are kept and the variant is reported instead.
- */
-function mismatchedVariant(outcomes: Outcome[]): BatchResult | undefined {
-  const mismatch = (o: Outcome) => o.kind === 'invalid_token' && o.reason === 'SENDER_ID_MISMATCH'
-  if (outcomes.length < 2 || !outcomes.every(mismatch)) return undefined
-  const reason = 'SENDER_ID_MISMATCH'
-  return { outcomes: outcomes.map(() => ({ kind: 'failed', reason })), variantProblem: { reason } }
+  // SENDER_ID_MISMATCH comes back `unproven`: the deliver step keeps the devices when nothing in
+  // the batch was delivered (dispatch/tally.ts).
+  return problem ? { outcomes, variantProblem: problem } : { outcomes }
 }
 
 async function postOne(
