@@ -165,6 +165,7 @@ function printBanner(origin, adminToken) {
     rule,
     `  Pushgate is running at ${origin}`,
     `  Admin token (Bearer, from .dev.vars): ${adminToken}`,
+    `  Admin UI: ${origin}/ui/ (sign in with the token above)`,
     '',
     `  curl -H 'Authorization: Bearer ${adminToken}' ${origin}/rest/applications`,
     '',

@@ -263,6 +263,47 @@
     }
   }
 
+  // The Activity tab's summary line: counts over all of the application's sends, which only the
+  // list's headers carry. One request at a time, however many sends are followed.
+  const summary = document.getElementById('activity-summary')
+  const SUMMARY = {
+    'activity-sends': 'total',
+    'activity-receivers': 'receivers',
+    'activity-opened': 'appOpenedCounter',
+  }
+  let summaryBusy = false
+  let summaryAgain = false
+
+  async function refreshSummary() {
+    if (!summary?.dataset.summary) return
+    if (summaryBusy) {
+      summaryAgain = true
+      return
+    }
+    summaryBusy = true
+    try {
+      const res = await fetch(`${summary.dataset.summary}?per_page=1`, {
+        headers: { Accept: 'application/json' },
+        credentials: 'same-origin',
+      })
+      await res.body?.cancel()
+      if (!res.ok) return
+      for (const [id, header] of Object.entries(SUMMARY)) {
+        const value = res.headers.get(header)
+        const el = document.getElementById(id)
+        if (el && value !== null) el.textContent = value
+      }
+    } catch {
+      // The next progress poll, or the last one, tries again.
+    } finally {
+      summaryBusy = false
+      if (summaryAgain) {
+        summaryAgain = false
+        refreshSummary()
+      }
+    }
+  }
+
   function follow(root) {
     const id = root.dataset.job
     let delay = 1000
@@ -294,6 +335,7 @@
       setText(root, 'totalReceivers', job.totalReceivers)
       setText(root, 'appOpenCounter', job.appOpenCounter)
       for (const v of job.variants) updateVariant(root, v)
+      refreshSummary()
       if (RUNNING.has(job.status)) {
         setTimeout(tick, delay)
       } else {
@@ -325,11 +367,14 @@
     // Counts: whole-number ticks, and the axis starts at 0 even when nothing was sent.
     const incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7]
     const range = (_, _min, max) => [0, Math.max(max, 1)]
+    // Half a day (in seconds) either side: the first and last bars are centred on their day, so
+    // a range that ends exactly at the last day cuts today's bar in two.
+    const padDays = (_, min, max) => [min - 43200, max + 43200]
     const size = () => ({ width: Math.max(chartEl.clientWidth, 280), height: 260 })
     const plot = new window.uPlot(
       {
         ...size(),
-        scales: { x: { time: true }, devices: { range }, sends: { range } },
+        scales: { x: { time: true, range: padDays }, devices: { range }, sends: { range } },
         series: [
           { label: 'Day' },
           {

@@ -2,7 +2,7 @@
  * The Activity tab: this application's sends, newest first, each with its alert, time, status,
  * open count and per-variant progress (delivered, failed, pruned, pending, with the networks'
  * reasons). While a send runs, the client script follows `/rest/metrics/messages/{id}` and
- * updates its bars in place.
+ * updates its bars in place, and re-reads the summary's counts from this list's headers.
  */
 import { z } from 'zod'
 import { getApi, type UiContext } from '../api'
@@ -57,9 +57,11 @@ export async function activityTab(c: UiContext) {
   const loaded = await loadApp(c)
   const { app, base } = loaded
   const query = Query.parse(c.req.query())
+  // The client script re-reads this list's count headers while a send runs.
+  const summaryPath = `/rest/metrics/messages/application/${encodeURIComponent(app.pushApplicationID)}`
   const { body, headers } = await getApi(
     c,
-    `/rest/metrics/messages/application/${encodeURIComponent(app.pushApplicationID)}?page=${query.page}&per_page=${PER_PAGE}&sort=desc`,
+    `${summaryPath}?page=${query.page}&per_page=${PER_PAGE}&sort=desc`,
     z.array(JobShape),
   )
   const total = headerCount(headers, 'total')
@@ -69,9 +71,10 @@ export async function activityTab(c: UiContext) {
     'activity',
     <section aria-labelledby="activity-title">
       <h2 id="activity-title">Activity</h2>
-      <p>
-        Sends: {total}, receivers: {headerCount(headers, 'receivers')}, opened:{' '}
-        {headerCount(headers, 'appOpenedCounter')}.
+      <p id="activity-summary" data-summary={summaryPath}>
+        Sends: <span id="activity-sends">{total}</span>, receivers:{' '}
+        <span id="activity-receivers">{headerCount(headers, 'receivers')}</span>, opened:{' '}
+        <span id="activity-opened">{headerCount(headers, 'appOpenedCounter')}</span>.
       </p>
       {body.length === 0 ? (
         <p>Nothing sent yet. Use “Send a message” above.</p>
