@@ -122,7 +122,12 @@ export async function variantsWithFailures(db: Db, since: number, limit: number)
       pushApplicationID: applications.pushApplicationId,
       applicationName: applications.name,
       failed: sql<number>`sum(${jobVariants.failed})`,
-      lastReason: sql<string | null>`max(${jobVariants.reason})`,
+      // The variant's own problem if it had one, else its most frequent failure reason.
+      lastReason: sql<string | null>`COALESCE(max(${jobVariants.reason}), (
+        SELECT ${jobReasons.reason} FROM ${jobReasons}
+        JOIN ${pushJobs} recent ON recent.id = ${jobReasons.jobId}
+        WHERE ${jobReasons.variantId} = ${variants.id} AND recent.submit_date > ${since}
+        GROUP BY ${jobReasons.reason} ORDER BY sum(${jobReasons.count}) DESC LIMIT 1))`,
     })
     .from(jobVariants)
     .innerJoin(pushJobs, eq(pushJobs.id, jobVariants.jobId))

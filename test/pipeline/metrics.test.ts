@@ -281,8 +281,29 @@ describe('the dashboard', () => {
     const mine = warnings.filter((w) => w.pushApplicationID === app.pushApplicationID)
     // A pruned token is not a failure; the VAPID refusal and the 413 are.
     expect(mine).toEqual([
-      expect.objectContaining({ variantID: web.variantID, type: 'web_push', failed: 2 }),
+      expect.objectContaining({
+        variantID: web.variantID,
+        type: 'web_push',
+        failed: 2,
+        lastReason: 'vapid_rejected',
+      }),
     ])
+  })
+
+  it('names the most frequent failure reason of a variant that had no variant problem', async () => {
+    const p = createPipeline()
+    const app = await createApp(p)
+    const web = await webPushVariant(p, app)
+    await register(p, web, await subscribe('toolarge'))
+    await register(p, web, await subscribe('toolarge'))
+    await accepted(p, app, { message: { alert: 'too large, says the fake' } })
+    await p.drain()
+
+    const warnings = await api(p, 'GET', '/rest/metrics/dashboard/warnings').then((r) =>
+      r.json<Record<string, unknown>[]>(),
+    )
+    const mine = warnings.filter((w) => w.pushApplicationID === app.pushApplicationID)
+    expect(mine).toEqual([expect.objectContaining({ failed: 2, lastReason: 'payload_too_large' })])
   })
 
   it('shows the latest jobs, as many as asked', async () => {
