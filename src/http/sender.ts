@@ -11,6 +11,7 @@ import { requireSender, type SenderEnv } from '../auth/sender'
 import { type ApplicationRow, variantsOf } from '../db/applications'
 import { openDb } from '../db/client'
 import { createJob, deleteJob, findJobByIdempotencyKey } from '../db/jobs'
+import { enqueuer } from '../dispatch/consumer'
 import type { PlanMessage } from '../dispatch/messages'
 import { fcmReservedDataKeys } from '../networks/fcm/translate'
 import { oversize } from '../push/limits'
@@ -122,11 +123,12 @@ export async function submitSend(
   })
   if (!stored.created) return stored.jobId
 
-  const plans = targeted.map((v): { body: PlanMessage } => ({
-    body: { kind: 'plan', jobId, variantId: v.id, cursor: null },
-  }))
+  const plans = targeted.map(
+    (v): PlanMessage => ({ kind: 'plan', jobId, variantId: v.id, cursor: null }),
+  )
   try {
-    if (plans.length > 0) await env.PUSH_QUEUE.sendBatch(plans)
+    // In groups Queues accept (100 messages per sendBatch): an application may have more variants.
+    await enqueuer(env)(plans)
   } catch (error) {
     // Without its plan messages the job would wait forever: take it back and say so.
     await deleteJob(db, jobId)

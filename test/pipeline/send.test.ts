@@ -298,6 +298,19 @@ describe('POST /rest/sender: the answer', () => {
     expect(webOnly.status).toBe(202)
   })
 
+  it('queues one plan per variant even past the 100 messages Queues take per sendBatch', async () => {
+    const p = createPipeline()
+    const app = await createApp(p)
+    const variants = []
+    for (let i = 0; i < 101; i++) variants.push(await webPushVariant(p, app))
+
+    const res = await send(p, app, { message: { alert: 'to every variant' } })
+    expect(res.status).toBe(202)
+    const id = (await res.json<{ id: string }>()).id
+    expect(plans(p).filter((m) => m.jobId === id)).toHaveLength(101)
+    expect(new Set(plans(p).map((m) => m.variantId))).toEqual(new Set(variants.map((v) => v.id)))
+  })
+
   it('returns the first job for a repeated Idempotency-Key and queues nothing again', async () => {
     const p = createPipeline()
     const app = await createApp(p)
