@@ -21,21 +21,25 @@ import type { AppEnv } from './types'
 /** Every JSON body of the API fits in this; the device importer has its own, larger limit. */
 export const BODY_MAX_BYTES = 64 * 1024
 
-const tooLarge = () => {
-  throw new ApiError(413, `The body is larger than ${BODY_MAX_BYTES} bytes`)
-}
+// One limiter per size, built once: the device importer takes a larger body than the rest.
+const limitTo = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, `The body is larger than ${maxSize} bytes`)
+    },
+  })
+const apiBodyLimit = limitTo(BODY_MAX_BYTES)
+const importBodyLimit = limitTo(IMPORT_MAX_BYTES)
 
 // Not strict: UPS clients ask for `/rest/export/{id}/installations/` with a trailing slash.
 export const app = new Hono<AppEnv>({ strict: false })
 
-app.use('/rest/*', async (c, next) => {
-  const isImport = c.req.path.startsWith('/rest/registry/device/importer')
-  const limit = bodyLimit({
-    maxSize: isImport ? IMPORT_MAX_BYTES : BODY_MAX_BYTES,
-    onError: tooLarge,
-  })
-  return limit(c, next)
-})
+app.use('/rest/*', (c, next) =>
+  c.req.path.startsWith('/rest/registry/device/importer')
+    ? importBodyLimit(c, next)
+    : apiBodyLimit(c, next),
+)
 
 // The contract itself: no auth, it holds no secret (outside /rest, so no body limit either).
 app.get('/openapi.json', serveOpenApi)

@@ -4,7 +4,6 @@
  * every row as a registration would and reports what it did with each.
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import { type DeviceEnv, requireDevice } from '../auth/device'
 import { readConfig } from '../config'
@@ -112,41 +111,33 @@ registryRoutes.delete('/:token{.+}', async (c) => {
 
 const ImportFile = z.array(z.unknown()).max(IMPORT_MAX_ROWS)
 
-registryRoutes.post(
-  '/importer',
-  bodyLimit({
-    maxSize: IMPORT_MAX_BYTES,
-    onError: () => {
-      throw new ApiError(413, `The import is larger than ${IMPORT_MAX_BYTES} bytes`)
-    },
-  }),
-  async (c) => {
-    const variant = c.var.variant
-    const rows = await readImportFile(c.req.raw)
-    const allowInsecure = readConfig(c.env).ALLOW_INSECURE_ENDPOINTS
+// The body limit (IMPORT_MAX_BYTES) is applied with every other one, in app.ts.
+registryRoutes.post('/importer', async (c) => {
+  const variant = c.var.variant
+  const rows = await readImportFile(c.req.raw)
+  const allowInsecure = readConfig(c.env).ALLOW_INSECURE_ENDPOINTS
 
-    const devices = new Map<string, InstallationInput>()
-    const errors: { index: number; details: Record<string, string> }[] = []
-    for (const [index, row] of rows.entries()) {
-      const checked = await checkRegistration(variant, row, allowInsecure)
-      if (checked.ok) devices.set(checked.device.tokenKey, checked.device)
-      else errors.push({ index, details: checked.details })
-    }
+  const devices = new Map<string, InstallationInput>()
+  const errors: { index: number; details: Record<string, string> }[] = []
+  for (const [index, row] of rows.entries()) {
+    const checked = await checkRegistration(variant, row, allowInsecure)
+    if (checked.ok) devices.set(checked.device.tokenKey, checked.device)
+    else errors.push({ index, details: checked.details })
+  }
 
-    const db = openDb(c.env)
-    const existing = await existingTokenKeys(db, variant.id, [...devices.keys()])
-    await upsertInstallations(db, variant.id, [...devices.values()])
-    // Every row is counted once, as if registered in file order: a token repeated in the file
-    // is imported by its first row and updated by each later one (the last row wins).
-    const imported = devices.size - existing.size
-    return c.json({
-      imported,
-      updated: rows.length - errors.length - imported,
-      rejected: errors.length,
-      errors: errors.slice(0, 100),
-    })
-  },
-)
+  const db = openDb(c.env)
+  const existing = await existingTokenKeys(db, variant.id, [...devices.keys()])
+  await upsertInstallations(db, variant.id, [...devices.values()])
+  // Every row is counted once, as if registered in file order: a token repeated in the file
+  // is imported by its first row and updated by each later one (the last row wins).
+  const imported = devices.size - existing.size
+  return c.json({
+    imported,
+    updated: rows.length - errors.length - imported,
+    rejected: errors.length,
+    errors: errors.slice(0, 100),
+  })
+})
 
 /** The `file` part of a multipart body, as a JSON array of installations. */
 async function readImportFile(request: Request): Promise<unknown[]> {

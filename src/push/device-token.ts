@@ -71,8 +71,6 @@ const subscriptionSchema = z.object({
   }),
 })
 
-const storedSubscriptionSchema = z.object({ endpoint: z.string() })
-
 /**
  * Checks a device token for a variant of the given type and returns its canonical form.
  * Asynchronous for every type because a Web Push key is verified with WebCrypto.
@@ -94,22 +92,6 @@ export async function normaliseDeviceToken(
       throw new Error(`normaliseDeviceToken: unknown variant type ${String(unknownType)}`)
     }
   }
-}
-
-/**
- * A short form of a stored token for log lines: enough to tell tokens apart while debugging,
- * too little to address the device. Web Push shows only the push service's origin.
- */
-export function describeTokenForLog(type: VariantType, token: string): string {
-  if (type === 'web_push') {
-    const parsed = storedSubscriptionSchema.safeParse(parseJson(token))
-    const url = parsed.success ? URL.parse(parsed.data.endpoint) : null
-    return url ? `web_push ${url.origin}` : `web_push (${token.length} chars)`
-  }
-
-  // A prefix of a short string would be most of it.
-  const prefix = token.length >= 24 ? `${token.slice(0, 6)}... ` : ''
-  return `${type} ${prefix}(${token.length} chars)`
 }
 
 function normaliseApnsToken(raw: unknown): TokenResult {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  classifyFcm,
-  type FcmVerdict,
-  parseFcmError,
-  retryAfterMs,
-} from '../../src/networks/fcm/classify'
+import { classifyFcm, type FcmVerdict, parseFcmError } from '../../src/networks/fcm/classify'
+import { parseRetryAfter } from '../../src/networks/retry-after'
 
 const NOW = Date.parse('2026-03-01T12:00:00Z')
 const FCM_ERROR = 'type.googleapis.com/google.firebase.fcm.v1.FcmError'
@@ -206,10 +202,10 @@ describe('parseFcmError', () => {
 
 describe('retryAfterMs', () => {
   it('reads seconds and HTTP dates, never a negative delay', () => {
-    expect(retryAfterMs('0', NOW)).toBe(0)
-    expect(retryAfterMs(' 120 ', NOW)).toBe(120_000)
-    expect(retryAfterMs('Sun, 01 Mar 2026 11:00:00 GMT', NOW)).toBe(0)
-    expect(retryAfterMs('soon', NOW)).toBeUndefined()
-    expect(retryAfterMs(null, NOW)).toBeUndefined()
+    expect(parseRetryAfter('0', NOW)).toBe(0)
+    expect(parseRetryAfter(' 120 ', NOW)).toBe(120_000)
+    expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', NOW)).toBe(0)
+    expect(parseRetryAfter('soon', NOW)).toBeUndefined()
+    expect(parseRetryAfter(null, NOW)).toBeUndefined()
   })
 })

@@ -7,8 +7,9 @@ import { encryptNotification } from '@block65/webcrypto-web-push'
 import { base64url, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { AdapterContext, Outcome, Target } from '../../src/networks/adapter'
+import { parseRetryAfter } from '../../src/networks/retry-after'
 import { createWebPushAdapter } from '../../src/networks/webpush/adapter'
-import { classifyWebPush, parseRetryAfter } from '../../src/networks/webpush/classify'
+import { classifyWebPush } from '../../src/networks/webpush/classify'
 import {
   translateWebPush,
   WEB_PUSH_MAX_PLAINTEXT,

@@ -5,12 +5,7 @@
  * with itself.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  describeTokenForLog,
-  normaliseDeviceToken,
-  type TokenResult,
-  type VariantType,
-} from '../../src/push/device-token'
+import { normaliseDeviceToken, type TokenResult } from '../../src/push/device-token'
 import { PUSH_SERVICE_ENDPOINTS, REFUSED_ENDPOINTS } from '../push-endpoints'
 
 const secure = { allowInsecure: false }
@@ -393,35 +388,5 @@ describe('web_push', () => {
     const reason = expectRefused(await normaliseDeviceToken('web_push', raw, secure))
 
     expect(reason).toContain('keys.auth')
-  })
-})
-
-describe('describeTokenForLog', () => {
-  it('shows a prefix and the length of native tokens, never the whole token', () => {
-    const cases: [VariantType, string][] = [
-      ['ios_token', CASE_1_HEX],
-      ['android', fcmTokenOf(152)],
-    ]
-    for (const [type, token] of cases) {
-      const described = describeTokenForLog(type, token)
-      expect(described).toContain(token.slice(0, 6))
-      expect(described).toContain(String(token.length))
-      expectNoEcho(described, token)
-    }
-  })
-
-  it('shows only the origin of a Web Push endpoint', async () => {
-    const { publicKey, auth } = await makeSubscription()
-    const normalised = await normaliseDeviceToken(
-      'web_push',
-      subscriptionJson(ENDPOINT, toBase64url(publicKey), toBase64url(auth)),
-      secure,
-    )
-    if (!normalised.ok) throw new Error(normalised.reason)
-
-    const described = describeTokenForLog('web_push', normalised.token)
-
-    expect(described).toBe('web_push https://fcm.googleapis.com')
-    expect(describeTokenForLog('web_push', 'not json')).toBe('web_push (8 chars)')
   })
 })

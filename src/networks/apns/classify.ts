@@ -17,7 +17,7 @@
  */
 import { z } from 'zod'
 import type { Outcome } from '../adapter'
-import { parseRetryAfter } from '../webpush/classify'
+import { parseRetryAfter } from '../retry-after'
 import type { ApnsResponse } from './transport'
 
 /** Reasons that also answer every device of a misconfigured variant. */

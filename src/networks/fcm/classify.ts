@@ -14,6 +14,7 @@
  */
 import { z } from 'zod'
 import type { Outcome } from '../adapter'
+import { parseRetryAfter } from '../retry-after'
 
 export const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError'
 export const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest'
@@ -82,7 +83,7 @@ export function classifyFcm(
   now: number,
 ): FcmVerdict {
   if (status >= 200 && status < 300) return { kind: 'delivered' }
-  const retryAfter = () => retryAfterMs(headers.get('retry-after'), now)
+  const retryAfter = () => parseRetryAfter(headers.get('retry-after'), now)
 
   switch (error?.errorCode) {
     case 'UNREGISTERED':
@@ -136,14 +137,4 @@ function retry(reason: string, retryAfterMs: number | undefined): Outcome {
   return retryAfterMs === undefined
     ? { kind: 'retry', reason }
     : { kind: 'retry', reason, retryAfterMs }
-}
-
-/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function retryAfterMs(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined
-  const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-  const at = Date.parse(text)
-  if (Number.isNaN(at)) return undefined
-  return Math.max(0, at - now)
 }

@@ -3,7 +3,9 @@
  * section 4). Push services give no reason strings worth keying on, so the status code decides;
  * the reason names below are ours and are what the job's metrics show.
  */
+
 import type { Outcome } from '../adapter'
+import { parseRetryAfter } from '../retry-after'
 
 export const WEB_PUSH_REASONS = {
   /** 404: RFC 8030 section 7.3, the subscription has expired. */
@@ -62,17 +64,4 @@ export function classifyWebPush(status: number, headers: Headers, now: number): 
   }
 
   return { kind: 'failed', reason: `http_${status}` }
-}
-
-/** RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; undefined when neither. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined
-
-  const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-
-  // Every HTTP-date form names a day or a month; Date.parse would also take bare numbers.
-  const date = /[A-Za-z]/.test(text) ? Date.parse(text) : Number.NaN
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - now)
 }
