@@ -5,7 +5,6 @@
  */
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose'
 import { inject } from 'vitest'
-import type { AdapterContext } from '../../src/networks/adapter'
 import type { ApnsVariant } from '../../src/networks/apns/adapter'
 import type { Behaviour, H2Options, RecordedNotification } from './apns'
 
@@ -105,46 +104,4 @@ export async function h2Server(options: H2Options = {}) {
   return { url, stats: () => control('GET', `/_h2/${id}`) as Promise<H2ServerStats> }
 }
 
-export type MemoryTokenCache = AdapterContext['sharedToken'] & {
-  mints: number
-  calls: { key: string; renewIfOlderThanMs?: number; rejected?: string }[]
-}
-
-/** src/db/tokens.ts hands a token out until this long before the expiry `mint` gave. */
-const EXPIRY_MARGIN_MS = 5 * 60_000
-
-/**
- * The contract of `sharedToken` (src/db/tokens.ts), held in memory: the stored token while
- * `now < expiresAt - EXPIRY_MARGIN_MS` (and younger than `renewIfOlderThanMs` when given) and
- * not the `rejected` one, a fresh `mint()` otherwise; nothing is stored when `mint` throws. Of
- * two renewals at once the first to finish is kept and returned to both, as D1's conditional
- * write does.
- */
-export function memoryTokenCache(now: () => number): MemoryTokenCache {
-  const stored = new Map<string, { token: string; expiresAt: number; mintedAt: number }>()
-  const cache = (async (key, mint, opts) => {
-    cache.calls.push({ key, ...opts })
-    const known = stored.get(key)
-    const young =
-      known &&
-      (opts.renewIfOlderThanMs === undefined || now() - known.mintedAt < opts.renewIfOlderThanMs)
-    const fresh = known && now() < known.expiresAt - EXPIRY_MARGIN_MS
-    if (known && known.token !== opts.rejected && fresh && young) return known.token
-    const minted = await mint()
-    cache.mints++
-    const winner = stored.get(key)
-    if (winner && winner !== known && winner.token !== opts.rejected) return winner.token
-    stored.set(key, { ...minted, mintedAt: now() })
-    return minted.token
-  }) as MemoryTokenCache
-  cache.mints = 0
-  cache.calls = []
-  return cache
-}
-
-/** An adapter context on the real clock (or `now`), real fetch and an in-memory token cache. */
-export function testContext(now: () => number = Date.now): AdapterContext & {
-  sharedToken: MemoryTokenCache
-} {
-  return { now, fetch, sharedToken: memoryTokenCache(now) }
-}
+export { type MemoryTokenCache, memoryTokenCache, testContext } from './memory-token-cache'

@@ -5,7 +5,6 @@
  */
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose'
 import { inject } from 'vitest'
-import type { AdapterContext } from '../../src/networks/adapter'
 import type { ServiceAccount } from '../../src/networks/fcm/service-account'
 import type { RecordedMessage } from './fcm'
 
@@ -94,45 +93,9 @@ export const fake = {
     control('POST', '/_clock', { client_email: account.client_email, now }),
 }
 
-export type MemoryTokenCache = AdapterContext['sharedToken'] & {
-  mints: number
-  stored: Map<string, { token: string; expiresAt: number }>
-}
-
-/** src/db/tokens.ts hands a token out until this long before the expiry `mint` gave. */
-export const EXPIRY_MARGIN_MS = 5 * 60_000
-
-/**
- * The contract of `sharedToken` (src/db/tokens.ts), held in memory: the stored token while
- * `now < expiresAt - EXPIRY_MARGIN_MS` (and younger than `renewIfOlderThanMs` when given) and
- * not the `rejected` one, a fresh `mint()` otherwise; nothing is stored when `mint` throws. Of
- * two renewals at once the first to finish is kept and returned to both, as D1's conditional
- * write does.
- */
-export function memoryTokenCache(now: () => number): MemoryTokenCache {
-  const stored = new Map<string, { token: string; expiresAt: number; mintedAt: number }>()
-  const cache = (async (key, mint, opts) => {
-    const known = stored.get(key)
-    const young =
-      known &&
-      (opts.renewIfOlderThanMs === undefined || now() - known.mintedAt < opts.renewIfOlderThanMs)
-    const fresh = known && now() < known.expiresAt - EXPIRY_MARGIN_MS
-    if (known && known.token !== opts.rejected && fresh && young) return known.token
-    const minted = await mint()
-    cache.mints++
-    const winner = stored.get(key)
-    if (winner && winner !== known && winner.token !== opts.rejected) return winner.token
-    stored.set(key, { ...minted, mintedAt: now() })
-    return minted.token
-  }) as MemoryTokenCache
-  cache.mints = 0
-  cache.stored = stored
-  return cache
-}
-
-/** An adapter context on the real clock (or `now`), real fetch and an in-memory token cache. */
-export function testContext(now: () => number = Date.now): AdapterContext & {
-  sharedToken: MemoryTokenCache
-} {
-  return { now, fetch, sharedToken: memoryTokenCache(now) }
-}
+export {
+  EXPIRY_MARGIN_MS,
+  type MemoryTokenCache,
+  memoryTokenCache,
+  testContext,
+} from './memory-token-cache'
